@@ -1,0 +1,30 @@
+"""SCIM PATCH (RFC 7644 §3.5.2): parse a PatchOp request and apply it to a stored document.
+
+`parse_patch_request(body)` gives the operations; `apply_patch(doc, ops, resource, resource_id=...)`
+gives a `PatchResult` whose `doc` is the new canonical document and whose `member_changes` are the
+Group membership deltas in operation order.
+"""
+
+from scim_core.patch.apply import apply_patch
+from scim_core.patch.model import (
+    AddMembers,
+    MemberChange,
+    PatchOperation,
+    PatchResult,
+    RemoveAllMembers,
+    RemoveMembers,
+    ReplaceMembers,
+)
+from scim_core.patch.request import parse_patch_request
+
+__all__ = [
+    "AddMembers",
+    "MemberChange",
+    "PatchOperation",
+    "PatchResult",
+    "RemoveAllMembers",
+    "RemoveMembers",
+    "ReplaceMembers",
+    "apply_patch",
+    "parse_patch_request",
+]

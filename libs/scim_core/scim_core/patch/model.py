@@ -1,0 +1,65 @@
+"""The values a PATCH request turns into: operations in, a new document and membership delta out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from scim_core.errors import NoTarget
+
+OpName = Literal["add", "remove", "replace"]
+
+
+@dataclass(frozen=True)
+class PatchOperation:
+    """One RFC 7644 §3.5.2 operation. `value` is the raw JSON; `None` means absent or null."""
+
+    op: OpName
+    path: str | None = None
+    value: Any = None
+
+    def __post_init__(self) -> None:
+        # RFC 7644 §3.5.2.2: "If 'path' is unspecified, the operation fails with ... 'noTarget'."
+        if self.op == "remove" and self.path is None:
+            raise NoTarget("a remove operation needs a path")
+
+
+@dataclass(frozen=True)
+class AddMembers:
+    """Union these ids into the group; ids already present are a no-op (checklist 52)."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RemoveMembers:
+    """Remove only these ids; ids that are not members are a no-op (checklist 54, 55)."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RemoveAllMembers:
+    """Clear the membership (`remove` of `members` with neither filter nor value)."""
+
+
+@dataclass(frozen=True)
+class ReplaceMembers:
+    """Set the membership to exactly these ids; `()` clears it (checklist 56)."""
+
+    ids: tuple[str, ...]
+
+
+MemberChange = AddMembers | RemoveMembers | RemoveAllMembers | ReplaceMembers
+
+
+@dataclass(frozen=True)
+class PatchResult:
+    """The patched, normalized document and the membership changes, in operation order.
+
+    The directory applies membership as set operations in SQL and never loads the member list,
+    so group membership is reported as a delta instead of being written into `doc`.
+    """
+
+    doc: dict[str, Any]
+    member_changes: list[MemberChange] = field(default_factory=list)

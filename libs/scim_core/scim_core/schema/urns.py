@@ -1,0 +1,13 @@
+"""Schema and message URNs from RFC 7643 §8.7 and RFC 7644 §3."""
+
+USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+BULK_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"

@@ -1,0 +1,145 @@
+"""Workspaces, SCIM connections and their hashed bearer tokens."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from typing import Any
+
+import asyncpg
+
+from directory.domain.tenancy import ConnectionContext, token_hash
+
+
+async def authenticate(conn: asyncpg.Connection, token: str) -> ConnectionContext | None:
+    """The enabled connection a live token belongs to, or None."""
+    digest = token_hash(token)
+    row = await conn.fetchrow(
+        """
+        SELECT t.token_hash, c.id, c.workspace_id, c.portal, c.custom_schemas
+          FROM directory.tokens t
+          JOIN directory.connections c ON c.id = t.connection_id
+         WHERE t.token_hash = $1
+           AND t.revoked_at IS NULL
+           AND (t.expires_at IS NULL OR t.expires_at > now())
+           AND c.enabled
+        """,
+        digest,
+    )
+    # The index lookup finds the row; the constant-time compare keeps the final verdict timing-flat.
+    if row is None or not hmac.compare_digest(bytes(row["token_hash"]), digest):
+        return None
+    return ConnectionContext(
+        connection_id=str(row["id"]),
+        workspace_id=str(row["workspace_id"]),
+        portal=row["portal"],
+        custom_schemas=tuple(row["custom_schemas"] or ()),
+    )
+
+
+async def create_workspace(conn: asyncpg.Connection, name: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "INSERT INTO directory.workspaces (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING "
+        "RETURNING id, name, created_at",
+        uuid.uuid4(),
+        name,
+    )
+
+
+async def find_workspace(conn: asyncpg.Connection, ref: str) -> asyncpg.Record | None:
+    """A workspace by id or by name."""
+    try:
+        ws_id: uuid.UUID | None = uuid.UUID(ref)
+    except ValueError:
+        ws_id = None
+    return await conn.fetchrow(
+        "SELECT id, name, created_at FROM directory.workspaces WHERE id = $1 OR name = $2", ws_id, ref
+    )
+
+
+async def list_workspaces(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT id, name, created_at FROM directory.workspaces ORDER BY name")
+
+
+async def upsert_connection(conn: asyncpg.Connection, workspace_id: Any, portal: str) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        """
+        INSERT INTO directory.connections (id, workspace_id, portal, enabled)
+        VALUES ($1, $2, $3, true)
+        ON CONFLICT (workspace_id, portal) DO UPDATE SET enabled = true
+        RETURNING id, workspace_id, portal, enabled, created_at
+        """,
+        uuid.uuid4(),
+        workspace_id,
+        portal,
+    )
+    assert row is not None
+    return row
+
+
+async def find_connection(conn: asyncpg.Connection, workspace_id: Any, portal: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT c.id, c.workspace_id, c.portal, c.enabled, c.created_at, c.custom_schemas,
+               (SELECT count(*) FROM directory.tokens t WHERE t.connection_id = c.id AND t.revoked_at IS NULL
+                  AND (t.expires_at IS NULL OR t.expires_at > now()))::int AS active_tokens
+          FROM directory.connections c WHERE c.workspace_id = $1 AND c.portal = $2
+        """,
+        workspace_id,
+        portal,
+    )
+
+
+async def list_connections(conn: asyncpg.Connection, workspace_id: Any) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT c.id, c.workspace_id, c.portal, c.enabled, c.created_at,
+               (SELECT count(*) FROM directory.tokens t WHERE t.connection_id = c.id AND t.revoked_at IS NULL
+                  AND (t.expires_at IS NULL OR t.expires_at > now()))::int AS active_tokens
+          FROM directory.connections c WHERE c.workspace_id = $1 ORDER BY c.portal
+        """,
+        workspace_id,
+    )
+
+
+async def set_connection_enabled(conn: asyncpg.Connection, connection_id: Any, enabled: bool) -> None:
+    await conn.execute("UPDATE directory.connections SET enabled = $2 WHERE id = $1", connection_id, enabled)
+
+
+async def add_token(conn: asyncpg.Connection, connection_id: Any, token: str) -> None:
+    await conn.execute(
+        "INSERT INTO directory.tokens (id, connection_id, token_hash) VALUES ($1, $2, $3)",
+        uuid.uuid4(),
+        connection_id,
+        token_hash(token),
+    )
+
+
+async def expire_tokens(conn: asyncpg.Connection, connection_id: Any, overlap_seconds: float) -> int:
+    """Make every live token of the connection stop working after `overlap_seconds` (0 = now)."""
+    result = await conn.execute(
+        """
+        UPDATE directory.tokens
+           SET expires_at = LEAST(coalesce(expires_at, 'infinity'), now() + make_interval(secs => $2))
+         WHERE connection_id = $1 AND revoked_at IS NULL
+           AND (expires_at IS NULL OR expires_at > now())
+        """,
+        connection_id,
+        float(overlap_seconds),
+    )
+    return int(result.split()[-1])
+
+
+async def revoke_tokens(conn: asyncpg.Connection, connection_id: Any) -> int:
+    result = await conn.execute(
+        "UPDATE directory.tokens SET revoked_at = now() WHERE connection_id = $1 AND revoked_at IS NULL "
+        "AND (expires_at IS NULL OR expires_at > now())",
+        connection_id,
+    )
+    return int(result.split()[-1])
+
+
+async def set_custom_schemas(conn: asyncpg.Connection, connection_id: Any, schemas: list[dict[str, Any]]) -> None:
+    await conn.execute(
+        "UPDATE directory.connections SET custom_schemas = $2 WHERE id = $1", connection_id, schemas
+    )

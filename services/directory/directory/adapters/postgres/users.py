@@ -1,0 +1,105 @@
+"""User rows. Hot attributes are columns (indexed for filters); the full document is jsonb."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+from scim_core import errors
+
+from directory.adapters.postgres.rows import parse_id
+
+COLUMNS = "u.id, u.user_name, u.external_id, u.display_name, u.active, u.doc, u.version, u.created_at, u.last_modified"
+
+
+def _columns(doc: dict[str, Any]) -> tuple[str, str | None, str | None, bool]:
+    return (doc["userName"], doc.get("externalId"), doc.get("displayName"), bool(doc.get("active", True)))
+
+
+async def insert(conn: asyncpg.Connection, connection_id: str, doc: dict[str, Any]) -> asyncpg.Record:
+    user_name, external_id, display_name, active = _columns(doc)
+    try:
+        row = await conn.fetchrow(
+            f"""
+            INSERT INTO directory.users AS u
+                   (id, connection_id, user_name, external_id, display_name, active, doc)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            RETURNING {COLUMNS}
+            """,
+            uuid.uuid4(),
+            uuid.UUID(connection_id),
+            user_name,
+            external_id,
+            display_name,
+            active,
+            doc,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise errors.Uniqueness(f"a User with userName {user_name!r} already exists") from exc
+    assert row is not None
+    return row
+
+
+async def get(
+    conn: asyncpg.Connection, connection_id: str, user_id: str, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    uid = parse_id(user_id)
+    if uid is None:
+        return None
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM directory.users u WHERE u.id = $1 AND u.connection_id = $2{lock}",
+        uid,
+        uuid.UUID(connection_id),
+    )
+
+
+async def update(conn: asyncpg.Connection, user_id: Any, doc: dict[str, Any]) -> asyncpg.Record:
+    user_name, external_id, display_name, active = _columns(doc)
+    try:
+        row = await conn.fetchrow(
+            f"""
+            UPDATE directory.users AS u
+               SET user_name = $2, external_id = $3, display_name = $4, active = $5, doc = $6,
+                   version = u.version + 1, last_modified = now()
+             WHERE u.id = $1
+            RETURNING {COLUMNS}
+            """,
+            user_id,
+            user_name,
+            external_id,
+            display_name,
+            active,
+            doc,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise errors.Uniqueness(f"a User with userName {user_name!r} already exists") from exc
+    assert row is not None
+    return row
+
+
+async def delete(conn: asyncpg.Connection, user_id: Any) -> list[uuid.UUID]:
+    """Delete the user; return the groups it was a member of (their membership rows go with it)."""
+    groups = await conn.fetch("DELETE FROM directory.memberships WHERE user_id = $1 RETURNING group_id", user_id)
+    await conn.execute("DELETE FROM directory.users WHERE id = $1", user_id)
+    return [r["group_id"] for r in groups]
+
+
+async def groups_of(conn: asyncpg.Connection, user_ids: list[Any]) -> dict[Any, list[dict[str, str]]]:
+    """RFC 7643 §4.1.2 `groups`, computed from membership rows, never stored."""
+    out: dict[Any, list[dict[str, str]]] = {uid: [] for uid in user_ids}
+    if not user_ids:
+        return out
+    rows = await conn.fetch(
+        """
+        SELECT m.user_id, g.id, g.display_name
+          FROM directory.memberships m JOIN directory.groups g ON g.id = m.group_id
+         WHERE m.user_id = ANY($1::uuid[])
+         ORDER BY g.display_name
+        """,
+        user_ids,
+    )
+    for r in rows:
+        out[r["user_id"]].append({"value": str(r["id"]), "display": r["display_name"], "type": "direct"})
+    return out

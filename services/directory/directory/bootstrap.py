@@ -1,0 +1,80 @@
+"""Wires the directory from its settings: pool, migrations, gRPC servicers, health, outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+import asyncpg
+import grpc
+from grpc_health.v1 import health_pb2_grpc
+from scimsuite.admin.v1 import admin_pb2_grpc
+from scimsuite.directory.v1 import directory_pb2_grpc
+from suite_common.migrations import apply_migrations
+from suite_common.pg import create_pool
+
+from directory.config import Settings
+from directory.entrypoints.grpc_admin import AdminServicer
+from directory.entrypoints.grpc_directory import DirectoryServicer
+from directory.entrypoints.health import HealthReporter
+from directory.relay.outbox_relay import OutboxRelay
+from directory.service_layer.admin import AdminService
+from directory.service_layer.resources import ResourceService
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def migrate(database_url: str) -> list[str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await apply_migrations(conn, MIGRATIONS, "directory")
+    finally:
+        await conn.close()
+
+
+class DirectoryApp:
+    """The running service; `run()` serves until `shutdown()` (idempotent), then drains."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stop = asyncio.Event()
+        self.bound_port = 0
+
+    async def shutdown(self) -> None:
+        self._stop.set()
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        s = self.settings
+        pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health = HealthReporter(pool, ["scimsuite.directory.v1.DirectoryService", "scimsuite.admin.v1.DirectoryAdmin"])
+        directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(pool, ResourceService(pool)), server)
+        admin_pb2_grpc.add_DirectoryAdminServicer_to_server(
+            AdminServicer(AdminService(pool, s.public_base_url), s.admin_token), server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+        self.bound_port = server.add_insecure_port(s.grpc_listen)
+        relay = OutboxRelay(
+            pool, s.database_url, s.nats_url, stream=s.stream_name, duplicate_window_s=s.stream_duplicate_window_s,
+            batch_size=s.relay_batch_size, poll_interval_s=s.relay_poll_interval_s,
+        )
+        await server.start()
+        health_task = asyncio.create_task(health.run())
+        relay_task = asyncio.create_task(relay.run())
+        log.info("directory serving", extra={"listen": s.grpc_listen, "port": self.bound_port})
+        if ready is not None:
+            ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await health.closing()
+            health_task.cancel()
+            await server.stop(s.shutdown_grace_s)  # in-flight calls finish; new ones are refused
+            await relay.shutdown()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(relay_task, s.shutdown_grace_s)
+            await pool.close()
+            log.info("directory stopped")

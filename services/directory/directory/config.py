@@ -1,0 +1,46 @@
+"""The directory's settings, read from the environment in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from suite_common.settings import env_float, env_int, env_str, environ
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    nats_url: str
+    grpc_listen: str
+    admin_token: str
+    public_base_url: str
+    metrics_port: int
+    db_pool_min: int
+    db_pool_max: int
+    stream_name: str
+    stream_duplicate_window_s: float
+    relay_batch_size: int
+    relay_poll_interval_s: float
+    shutdown_grace_s: float
+    log_level: str
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = environ() if env is None else env
+    return Settings(
+        database_url=env_str(env, "DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/scim"),
+        nats_url=env_str(env, "NATS_URL", "nats://127.0.0.1:14222"),
+        grpc_listen=env_str(env, "DIRECTORY_GRPC_LISTEN", "127.0.0.1:50051"),
+        admin_token=env_str(env, "ADMIN_TOKEN", ""),
+        public_base_url=env_str(env, "SCIM_PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
+        metrics_port=env_int(env, "DIRECTORY_METRICS_PORT", 0),
+        db_pool_min=env_int(env, "DIRECTORY_DB_POOL_MIN", 2),
+        db_pool_max=env_int(env, "DIRECTORY_DB_POOL_MAX", 20),
+        stream_name=env_str(env, "EVENTS_STREAM", "SCIM_EVENTS"),
+        stream_duplicate_window_s=env_float(env, "EVENTS_DUPLICATE_WINDOW_SECONDS", 3600.0),
+        relay_batch_size=env_int(env, "OUTBOX_RELAY_BATCH", 256),
+        relay_poll_interval_s=env_float(env, "OUTBOX_RELAY_POLL_SECONDS", 1.0),
+        shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
+        log_level=env_str(env, "LOG_LEVEL", "INFO"),
+    )

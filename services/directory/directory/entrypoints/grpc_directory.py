@@ -1,0 +1,175 @@
+"""The DirectoryService gRPC servicer: authenticate the caller's token, run the use case, map errors once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+import grpc
+from scim_core import errors
+from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
+from suite_common import jsonutil
+from suite_common.grpc_errors import abort_with
+from suite_common.pg import CONNECTION_ERRORS
+
+from directory.adapters.postgres import tenants
+from directory.domain.tenancy import ConnectionContext, bearer_from_header
+from directory.service_layer.resources import Projection, RequestInfo, ResourceService
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Context = grpc.aio.ServicerContext[Any, Any]
+
+KINDS = {directory_pb2.RESOURCE_TYPE_USER: "User", directory_pb2.RESOURCE_TYPE_GROUP: "Group"}
+
+
+def _projection(p: directory_pb2.Projection) -> Projection:
+    return Projection(tuple(p.attributes), tuple(p.excluded_attributes))
+
+
+def _kind(value: int) -> str:
+    kind = KINDS.get(value)  # type: ignore[call-overload]
+    if kind is None:
+        raise errors.InvalidValue("unknown resource type")
+    return kind
+
+
+def _body(raw: bytes) -> Any:
+    try:
+        return jsonutil.loads(raw)
+    except jsonutil.JSONDecodeError as exc:
+        raise errors.InvalidSyntax("request body is not valid JSON") from exc
+
+
+def _object(raw: bytes) -> dict[str, Any]:
+    body = _body(raw)
+    if not isinstance(body, dict):
+        raise errors.InvalidSyntax("request body must be a JSON object")
+    return body
+
+
+class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
+    def __init__(self, pool: asyncpg.Pool, service: ResourceService) -> None:
+        self.pool = pool
+        self.service = service
+
+    async def _authenticate(self, context: Context, connection_id: str) -> ConnectionContext:
+        header = dict(context.invocation_metadata() or ()).get("authorization", "")
+        token = bearer_from_header(str(header))
+        if not token:
+            raise errors.Unauthorized("missing bearer token")
+        async with self.pool.acquire() as conn:
+            ctx = await tenants.authenticate(conn, token)
+        # A token for another connection is treated exactly like an unknown token: nothing is revealed.
+        if ctx is None or ctx.connection_id != connection_id:
+            raise errors.Unauthorized("invalid bearer token")
+        return ctx
+
+    async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await call()
+        except errors.ScimError as exc:
+            await abort_with(context, exc)
+        except asyncpg.LockNotAvailableError:
+            await abort_with(context, errors.Unavailable("the resource is busy; retry"))
+        except CONNECTION_ERRORS as exc:
+            log.warning("database unavailable", exc_info=exc)
+            await abort_with(context, errors.Unavailable("the directory database is unavailable"))
+        raise AssertionError("unreachable")  # abort_with always raises
+
+    async def DescribeConnection(
+        self, request: directory_pb2.DescribeConnectionRequest, context: Context
+    ) -> directory_pb2.DescribeConnectionResponse:
+        async def call() -> directory_pb2.DescribeConnectionResponse:
+            ctx = await self._authenticate(context, request.connection_id)
+            return directory_pb2.DescribeConnectionResponse(
+                connection_id=ctx.connection_id, workspace_id=ctx.workspace_id, portal=ctx.portal,
+                custom_schemas_json=jsonutil.dumps(list(ctx.custom_schemas)),
+            )
+
+        return await self._run(context, call)
+
+    async def CreateResource(
+        self, request: directory_pb2.CreateResourceRequest, context: Context
+    ) -> directory_pb2.ResourceResponse:
+        async def call() -> directory_pb2.ResourceResponse:
+            ctx = await self._authenticate(context, request.connection_id)
+            stored = await self.service.create(
+                ctx, _kind(request.resource_type), _object(request.resource_json),
+                RequestInfo(request.request_id, "POST"), _projection(request.projection),
+            )
+            return directory_pb2.ResourceResponse(resource_json=jsonutil.dumps(stored.resource), version=stored.version)
+
+        return await self._run(context, call)
+
+    async def GetResource(
+        self, request: directory_pb2.GetResourceRequest, context: Context
+    ) -> directory_pb2.ResourceResponse:
+        async def call() -> directory_pb2.ResourceResponse:
+            ctx = await self._authenticate(context, request.connection_id)
+            stored = await self.service.get(ctx, _kind(request.resource_type), request.id, _projection(request.projection))
+            return directory_pb2.ResourceResponse(resource_json=jsonutil.dumps(stored.resource), version=stored.version)
+
+        return await self._run(context, call)
+
+    async def ReplaceResource(
+        self, request: directory_pb2.ReplaceResourceRequest, context: Context
+    ) -> directory_pb2.ResourceResponse:
+        async def call() -> directory_pb2.ResourceResponse:
+            ctx = await self._authenticate(context, request.connection_id)
+            expected = request.expected_version if request.HasField("expected_version") else None
+            stored = await self.service.replace(
+                ctx, _kind(request.resource_type), request.id, _object(request.resource_json), expected,
+                RequestInfo(request.request_id, "PUT"), _projection(request.projection),
+            )
+            return directory_pb2.ResourceResponse(resource_json=jsonutil.dumps(stored.resource), version=stored.version)
+
+        return await self._run(context, call)
+
+    async def PatchResource(
+        self, request: directory_pb2.PatchResourceRequest, context: Context
+    ) -> directory_pb2.ResourceResponse:
+        async def call() -> directory_pb2.ResourceResponse:
+            ctx = await self._authenticate(context, request.connection_id)
+            expected = request.expected_version if request.HasField("expected_version") else None
+            stored = await self.service.patch(
+                ctx, _kind(request.resource_type), request.id, _body(request.patch_json), expected,
+                RequestInfo(request.request_id, "PATCH"), _projection(request.projection),
+            )
+            return directory_pb2.ResourceResponse(resource_json=jsonutil.dumps(stored.resource), version=stored.version)
+
+        return await self._run(context, call)
+
+    async def DeleteResource(
+        self, request: directory_pb2.DeleteResourceRequest, context: Context
+    ) -> directory_pb2.DeleteResourceResponse:
+        async def call() -> directory_pb2.DeleteResourceResponse:
+            ctx = await self._authenticate(context, request.connection_id)
+            expected = request.expected_version if request.HasField("expected_version") else None
+            await self.service.delete(
+                ctx, _kind(request.resource_type), request.id, expected, RequestInfo(request.request_id, "DELETE")
+            )
+            return directory_pb2.DeleteResourceResponse()
+
+        return await self._run(context, call)
+
+    async def ListResources(
+        self, request: directory_pb2.ListResourcesRequest, context: Context
+    ) -> directory_pb2.ListResourcesResponse:
+        async def call() -> directory_pb2.ListResourcesResponse:
+            ctx = await self._authenticate(context, request.connection_id)
+            start = max(request.start_index, 1)
+            listing = await self.service.list(
+                ctx, _kind(request.resource_type), filter_text=request.filter, sort_by=request.sort_by,
+                descending=request.sort_descending, offset=start - 1, limit=max(request.count, 0),
+                projection=_projection(request.projection),
+            )
+            return directory_pb2.ListResourcesResponse(
+                resources_json=[jsonutil.dumps(r) for r in listing.resources],
+                total_results=listing.total,
+                start_index=start,
+            )
+
+        return await self._run(context, call)

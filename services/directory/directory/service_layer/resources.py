@@ -1,0 +1,329 @@
+"""The directory's use cases for SCIM resources.
+
+Each write runs in one transaction: read (locked), apply the SCIM rules from scim_core, write the row,
+write the membership delta as set operations, append the outbox event. A rejected request raises before
+commit, so nothing is half-applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from scim_core import errors
+from scim_core.normalize import normalize_resource
+from scim_core.patch import (
+    AddMembers,
+    MemberChange,
+    RemoveAllMembers,
+    RemoveMembers,
+    ReplaceMembers,
+    apply_patch,
+    parse_patch_request,
+)
+from scim_core.projection import needs_groups, needs_members
+from scim_core.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceSchema, Schema, resource_with_extensions
+
+from directory.adapters.postgres import groups as groups_repo
+from directory.adapters.postgres import outbox
+from directory.adapters.postgres import users as users_repo
+from directory.adapters.postgres.search import search
+from directory.domain.events import ResourceChanged
+from directory.domain.representation import group_representation, user_representation
+from directory.domain.tenancy import ConnectionContext
+from directory.service_layer.unit_of_work import transaction
+
+
+@dataclass(frozen=True)
+class Projection:
+    attributes: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def with_members(self) -> bool:
+        return needs_members(list(self.attributes) or None, list(self.excluded) or None)
+
+    @property
+    def with_groups(self) -> bool:
+        return needs_groups(list(self.attributes) or None, list(self.excluded) or None)
+
+
+@dataclass(frozen=True)
+class Stored:
+    resource: dict[str, Any]
+    version: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    resources: list[dict[str, Any]]
+    total: int
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    request_id: str = ""
+    summary: str = ""
+
+
+def resource_schema(ctx: ConnectionContext, kind: str) -> ResourceSchema:
+    if kind == "Group":
+        return GROUP_RESOURCE
+    custom = tuple(Schema.from_schema_json(s) for s in ctx.custom_schemas)
+    return resource_with_extensions(USER_RESOURCE, custom)
+
+
+def _check_version(row: asyncpg.Record, expected: int | None) -> None:
+    if expected is not None and row["version"] != expected:
+        raise errors.PreconditionFailed(
+            f"resource version is W/\"{row['version']}\", If-Match asked for W/\"{expected}\""
+        )
+
+
+class ResourceService:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    async def get(self, ctx: ConnectionContext, kind: str, resource_id: str, projection: Projection) -> Stored:
+        async with self.pool.acquire() as conn:
+            if kind == "User":
+                row = await users_repo.get(conn, ctx.connection_id, resource_id)
+                if row is None:
+                    raise errors.NotFound(f"User {resource_id} not found")
+                groups = (await users_repo.groups_of(conn, [row["id"]]))[row["id"]] if projection.with_groups else None
+                return Stored(user_representation(row, groups), row["version"])
+            row = await groups_repo.get(conn, ctx.connection_id, resource_id)
+            if row is None:
+                raise errors.NotFound(f"Group {resource_id} not found")
+            members = (await groups_repo.members_of(conn, [row["id"]]))[row["id"]] if projection.with_members else None
+            return Stored(group_representation(row, members), row["version"])
+
+    async def list(
+        self,
+        ctx: ConnectionContext,
+        kind: str,
+        *,
+        filter_text: str,
+        sort_by: str,
+        descending: bool,
+        offset: int,
+        limit: int,
+        projection: Projection,
+    ) -> Listing:
+        schema = resource_schema(ctx, kind)
+        async with self.pool.acquire() as conn:
+            page = await search(
+                conn, ctx.connection_id, schema, filter_text=filter_text, sort_by=sort_by,
+                descending=descending, offset=offset, limit=limit,
+            )
+            ids = [r["id"] for r in page.rows]
+            if kind == "User":
+                groups = await users_repo.groups_of(conn, ids) if projection.with_groups and ids else {}
+                resources = [user_representation(r, groups.get(r["id"], [])) for r in page.rows] \
+                    if projection.with_groups else [user_representation(r) for r in page.rows]
+            else:
+                members = await groups_repo.members_of(conn, ids) if projection.with_members and ids else {}
+                resources = [group_representation(r, members.get(r["id"], [])) for r in page.rows] \
+                    if projection.with_members else [group_representation(r) for r in page.rows]
+        return Listing(resources, page.total)
+
+    # -- writes --------------------------------------------------------------------------------------
+
+    async def create(
+        self, ctx: ConnectionContext, kind: str, body: dict[str, Any], info: RequestInfo, projection: Projection
+    ) -> Stored:
+        schema = resource_schema(ctx, kind)
+        doc = normalize_resource(body, schema)
+        async with transaction(self.pool) as conn:
+            if kind == "User":
+                row = await users_repo.insert(conn, ctx.connection_id, doc)
+                state = user_representation(row)
+                await outbox.append(conn, ctx, self._event("User", "Created", row, state, info))
+                groups = [] if projection.with_groups else None
+                return Stored(user_representation(row, groups), row["version"])
+            member_ids = [m["value"] for m in doc.pop("members", [])]
+            row = await groups_repo.insert(conn, ctx.connection_id, doc)
+            added = await groups_repo.add_members(conn, ctx.connection_id, row["id"], member_ids)
+            state = group_representation(row)
+            await outbox.append(conn, ctx, self._event("Group", "Created", row, state, info, added=added))
+            members = (await groups_repo.members_of(conn, [row["id"]]))[row["id"]] if projection.with_members else None
+            return Stored(group_representation(row, members), row["version"])
+
+    async def replace(
+        self,
+        ctx: ConnectionContext,
+        kind: str,
+        resource_id: str,
+        body: dict[str, Any],
+        expected_version: int | None,
+        info: RequestInfo,
+        projection: Projection,
+    ) -> Stored:
+        schema = resource_schema(ctx, kind)
+        doc = normalize_resource(body, schema)
+        if kind == "User":
+            # `active` changes only when the client says so: a PUT that omits it must not reactivate a user.
+            return await self._write_user(
+                ctx, resource_id, expected_version, info, projection,
+                lambda current: doc if "active" in doc else {**doc, "active": current["active"]},
+            )
+        members = [m["value"] for m in doc.pop("members", [])] if "members" in doc else []
+        # RFC 7644 §3.5.1: PUT replaces the whole resource, membership included (Okta AIW pushes groups so).
+        return await self._write_group(
+            ctx, resource_id, expected_version, info, projection, lambda _: (doc, [ReplaceMembers(tuple(members))])
+        )
+
+    async def patch(
+        self,
+        ctx: ConnectionContext,
+        kind: str,
+        resource_id: str,
+        body: Any,
+        expected_version: int | None,
+        info: RequestInfo,
+        projection: Projection,
+    ) -> Stored:
+        schema = resource_schema(ctx, kind)
+        ops = parse_patch_request(body)
+        if kind == "User":
+            return await self._write_user(
+                ctx, resource_id, expected_version, info, projection,
+                lambda current: apply_patch(current, ops, schema, resource_id=resource_id).doc,
+            )
+
+        def change(current: dict[str, Any]) -> tuple[dict[str, Any], list[MemberChange]]:
+            result = apply_patch(current, ops, schema, resource_id=resource_id)
+            return result.doc, list(result.member_changes)
+
+        return await self._write_group(ctx, resource_id, expected_version, info, projection, change)
+
+    async def delete(
+        self, ctx: ConnectionContext, kind: str, resource_id: str, expected_version: int | None, info: RequestInfo
+    ) -> None:
+        async with transaction(self.pool) as conn:
+            if kind == "User":
+                row = await users_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
+                if row is None:
+                    raise errors.NotFound(f"User {resource_id} not found")
+                _check_version(row, expected_version)
+                await users_repo.delete(conn, row["id"])
+            else:
+                row = await groups_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
+                if row is None:
+                    raise errors.NotFound(f"Group {resource_id} not found")
+                _check_version(row, expected_version)
+                await groups_repo.delete(conn, row["id"])
+            event = ResourceChanged(
+                resource_type=kind, change="Deleted", resource_id=str(row["id"]), version=row["version"] + 1,
+                state=None, request_id=info.request_id, request_summary=info.summary,
+            )
+            await outbox.append(conn, ctx, event)
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _event(
+        kind: str,
+        change: str,
+        row: asyncpg.Record,
+        state: dict[str, Any],
+        info: RequestInfo,
+        *,
+        added: set[str] | None = None,
+        removed: set[str] | None = None,
+    ) -> ResourceChanged:
+        return ResourceChanged(
+            resource_type=kind, change=change, resource_id=str(row["id"]), version=row["version"], state=state,
+            members_added=tuple(sorted(added or ())), members_removed=tuple(sorted(removed or ())),
+            request_id=info.request_id, request_summary=info.summary,
+        )
+
+    async def _write_user(
+        self,
+        ctx: ConnectionContext,
+        resource_id: str,
+        expected_version: int | None,
+        info: RequestInfo,
+        projection: Projection,
+        compute: Any,
+    ) -> Stored:
+        async with transaction(self.pool) as conn:
+            row = await users_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
+            if row is None:
+                raise errors.NotFound(f"User {resource_id} not found")
+            _check_version(row, expected_version)
+            current = user_representation(row)
+            for key in ("id", "meta", "schemas"):
+                current.pop(key, None)
+            doc = compute(current)
+            if doc != current:
+                row = await users_repo.update(conn, row["id"], doc)
+                await outbox.append(conn, ctx, self._event("User", "Updated", row, user_representation(row), info))
+            groups = (await users_repo.groups_of(conn, [row["id"]]))[row["id"]] if projection.with_groups else None
+            return Stored(user_representation(row, groups), row["version"])
+
+    async def _write_group(
+        self,
+        ctx: ConnectionContext,
+        resource_id: str,
+        expected_version: int | None,
+        info: RequestInfo,
+        projection: Projection,
+        compute: Any,
+    ) -> Stored:
+        async with transaction(self.pool) as conn:
+            row = await groups_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
+            if row is None:
+                raise errors.NotFound(f"Group {resource_id} not found")
+            _check_version(row, expected_version)
+            current = group_representation(row)
+            for key in ("id", "meta", "schemas"):
+                current.pop(key, None)
+            doc, changes = compute(current)
+            doc.pop("members", None)
+            added, removed = await self._apply_member_changes(conn, ctx, row["id"], changes)
+            if doc != current or added or removed:
+                row = await groups_repo.update(conn, row["id"], doc)
+                event = self._event(
+                    "Group", "Updated", row, group_representation(row), info, added=added, removed=removed
+                )
+                await outbox.append(conn, ctx, event)
+            members = (await groups_repo.members_of(conn, [row["id"]]))[row["id"]] if projection.with_members else None
+            return Stored(group_representation(row, members), row["version"])
+
+    @staticmethod
+    async def _apply_member_changes(
+        conn: asyncpg.Connection, ctx: ConnectionContext, group_id: Any, changes: list[MemberChange]
+    ) -> tuple[set[str], set[str]]:
+        """Apply membership changes in order; return the net delta (an add undone by a later remove cancels)."""
+        added: set[str] = set()
+        removed: set[str] = set()
+
+        def record_add(ids: set[str]) -> None:
+            for uid in ids:
+                if uid in removed:
+                    removed.discard(uid)
+                else:
+                    added.add(uid)
+
+        def record_remove(ids: set[str]) -> None:
+            for uid in ids:
+                if uid in added:
+                    added.discard(uid)
+                else:
+                    removed.add(uid)
+
+        for change in changes:
+            if isinstance(change, AddMembers):
+                record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
+            elif isinstance(change, RemoveMembers):
+                record_remove(await groups_repo.remove_members(conn, group_id, change.ids))
+            elif isinstance(change, RemoveAllMembers):
+                record_remove(await groups_repo.remove_all_members(conn, group_id))
+            elif isinstance(change, ReplaceMembers):
+                record_remove(await groups_repo.remove_members_except(conn, group_id, list(change.ids)))
+                record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
+        return added, removed

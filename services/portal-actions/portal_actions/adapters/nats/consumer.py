@@ -1,0 +1,133 @@
+"""The durable JetStream pull consumer shared by every portal-actions replica.
+
+A message is acked only after its effects and its id commit in one transaction. A message that keeps
+failing for a reason of its own (it cannot be decoded, or applying it raises) goes to the dead-letter
+subject after `max_deliveries` tries, with the error recorded, so it never blocks the stream. A database
+outage is not the message's fault: those deliveries are retried without counting towards dead-lettering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import FetchTimeoutError
+from opentelemetry import trace
+from suite_common import streams, telemetry
+from suite_common.pg import CONNECTION_ERRORS
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("portal_actions.consumer")
+
+Handler = Callable[[bytes], Awaitable[None]]
+DeadLetterSink = Callable[[Msg, str, int], Awaitable[None]]
+_INFRASTRUCTURE = CONNECTION_ERRORS
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        nc: Client,
+        *,
+        stream: str,
+        durable: str,
+        handler: Handler,
+        dead_letter: DeadLetterSink,
+        batch: int,
+        max_deliveries: int,
+        ack_wait_s: float,
+        concurrency: int,
+    ) -> None:
+        self.nc = nc
+        self.stream = stream
+        self.durable = durable
+        self.handler = handler
+        self.dead_letter = dead_letter
+        self.batch = batch
+        self.max_deliveries = max_deliveries
+        self.ack_wait_s = ack_wait_s
+        self.limit = asyncio.Semaphore(concurrency)
+        self._stopping = asyncio.Event()
+        self.applied_total = 0
+        self.dead_lettered_total = 0
+
+    async def shutdown(self) -> None:
+        """Idempotent: stop fetching; the batch in hand finishes and is acked."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        js = self.nc.jetstream()
+        while not self._stopping.is_set():
+            try:
+                await streams.ensure_stream(js, self.stream, streams.EVENTS_SUBJECTS, 3600.0)
+                await streams.ensure_stream(js, streams.DEAD_LETTER_STREAM, streams.DEAD_LETTER_SUBJECTS, 3600.0)
+                sub = await js.pull_subscribe(
+                    "scim.events.>",
+                    durable=self.durable,
+                    stream=self.stream,
+                    config=ConsumerConfig(
+                        durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s,
+                        deliver_policy=DeliverPolicy.ALL, max_ack_pending=4096, max_deliver=-1,
+                    ),
+                )
+                break
+            except Exception as exc:  # noqa: BLE001 - JetStream not ready yet: retry
+                log.warning("cannot subscribe yet", extra={"error": str(exc)})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), 1.0)
+        else:
+            return
+        while not self._stopping.is_set():
+            try:
+                msgs = await sub.fetch(self.batch, timeout=1.0)
+            except (FetchTimeoutError, TimeoutError):
+                continue
+            except Exception as exc:  # noqa: BLE001 - NATS reconnecting: try again shortly
+                log.warning("fetch failed", extra={"error": str(exc)})
+                await asyncio.sleep(0.5)
+                continue
+            await asyncio.gather(*(self._handle(m) for m in msgs))
+
+    async def _handle(self, msg: Msg) -> None:
+        async with self.limit:
+            with tracer.start_as_current_span(
+                "portal-actions apply", context=telemetry.extract(dict(msg.headers or {})),
+                kind=trace.SpanKind.CONSUMER, attributes={"messaging.destination.name": msg.subject},
+            ):
+                await self._process(msg)
+
+    async def _process(self, msg: Msg) -> None:
+        try:
+            await self.handler(msg.data)
+        except _INFRASTRUCTURE as exc:
+            log.warning("dependency unavailable; event will be redelivered", extra={"error": str(exc)})
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=1.0)
+            return
+        except Exception as exc:  # noqa: BLE001 - a poison message must not stop the stream
+            deliveries = msg.metadata.num_delivered if msg.metadata else 1
+            if deliveries >= self.max_deliveries:
+                log.error("event dead-lettered", extra={"subject": msg.subject, "error": repr(exc)})
+                try:
+                    await self.dead_letter(msg, repr(exc), deliveries)
+                except Exception:  # noqa: BLE001 - cannot record: keep it for redelivery instead of losing it
+                    log.exception("dead-lettering failed; will retry")
+                    with contextlib.suppress(Exception):
+                        await msg.nak(delay=1.0)
+                    return
+                self.dead_lettered_total += 1
+                with contextlib.suppress(Exception):
+                    await msg.term()
+                return
+            log.warning("event failed; will retry", extra={"error": repr(exc), "deliveries": deliveries})
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=min(0.2 * 2**deliveries, 10.0))
+            return
+        self.applied_total += 1
+        with contextlib.suppress(Exception):
+            await msg.ack()

@@ -1,0 +1,29 @@
+"""Idempotency records and dead letters."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def first_delivery(conn: asyncpg.Connection, event_id: str) -> bool:
+    """Record the event as applied in the caller's transaction; False if it already was."""
+    status = await conn.execute(
+        "INSERT INTO portal.processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING", event_id
+    )
+    return status.endswith(" 1")
+
+
+async def record_dead_letter(
+    conn: asyncpg.Connection, event_id: str, subject: str, error: str, deliveries: int, payload: bytes
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO portal.dead_letters (event_id, subject, error, deliveries, payload) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (event_id) DO UPDATE SET error = EXCLUDED.error, deliveries = EXCLUDED.deliveries, at = now()
+        """,
+        event_id, subject, error, deliveries, payload,
+    )
+
+
+async def dead_letters(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT event_id, subject, error, deliveries, at FROM portal.dead_letters ORDER BY at")

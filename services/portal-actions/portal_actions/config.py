@@ -1,0 +1,46 @@
+"""portal-actions settings, read from the environment in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from suite_common.settings import env_float, env_int, env_str, environ
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    nats_url: str
+    grpc_listen: str
+    admin_token: str
+    metrics_port: int
+    db_pool_min: int
+    db_pool_max: int
+    stream_name: str
+    consumer_name: str
+    fetch_batch: int
+    max_deliveries: int
+    ack_wait_s: float
+    shutdown_grace_s: float
+    log_level: str
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = environ() if env is None else env
+    return Settings(
+        database_url=env_str(env, "DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/scim"),
+        nats_url=env_str(env, "NATS_URL", "nats://127.0.0.1:14222"),
+        grpc_listen=env_str(env, "PORTAL_GRPC_LISTEN", "127.0.0.1:50052"),
+        admin_token=env_str(env, "ADMIN_TOKEN", ""),
+        metrics_port=env_int(env, "PORTAL_METRICS_PORT", 0),
+        db_pool_min=env_int(env, "PORTAL_DB_POOL_MIN", 2),
+        db_pool_max=env_int(env, "PORTAL_DB_POOL_MAX", 10),
+        stream_name=env_str(env, "EVENTS_STREAM", "SCIM_EVENTS"),
+        consumer_name=env_str(env, "PORTAL_CONSUMER", "portal-actions"),
+        fetch_batch=env_int(env, "PORTAL_FETCH_BATCH", 64),
+        max_deliveries=env_int(env, "PORTAL_MAX_DELIVERIES", 5),
+        ack_wait_s=env_float(env, "PORTAL_ACK_WAIT_SECONDS", 30.0),
+        shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
+        log_level=env_str(env, "LOG_LEVEL", "INFO"),
+    )

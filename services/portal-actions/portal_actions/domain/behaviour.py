@@ -1,0 +1,66 @@
+"""Provisioning behaviours per portal, as the product document describes them, with their validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ON_CREATE = {"store": ("nothing", "employee"), "dashboard": ("nothing", "collaborator"), "mdm": ("nothing", "employee")}
+ON_DEACTIVATE = {
+    "store": ("nothing", "remove"),
+    "dashboard": ("nothing", "remove"),
+    "mdm": ("nothing", "unassign-devices", "change-policy", "remove-user", "remove-user-and-devices"),
+}
+ROLES = ("admin", "developer", "viewer", "unassigned")
+# Admin > Developer/Editor > Viewer > Unassigned (product document, "Role mapping").
+ROLE_RANK = {"admin": 3, "developer": 2, "viewer": 1, "unassigned": 0}
+ROLE_ALIASES = {"editor": "developer", "developer/editor": "developer"}
+
+
+class InvalidBehaviour(ValueError):
+    """A behaviour option, role or policy that the portal does not offer."""
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    workspace_id: str
+    portal: str
+    on_create: str
+    on_deactivate: str
+    default_role: str = "viewer"
+    deactivate_policy: str = ""
+    role_settle_seconds: int = 300
+
+    def validate(self) -> Behaviour:
+        if self.portal not in ON_CREATE:
+            raise InvalidBehaviour(f"unknown portal {self.portal!r}; choose dashboard, store or mdm")
+        if self.on_create not in ON_CREATE[self.portal]:
+            raise InvalidBehaviour(
+                f"on-create for {self.portal} must be one of {', '.join(ON_CREATE[self.portal])}"
+            )
+        if self.on_deactivate not in ON_DEACTIVATE[self.portal]:
+            raise InvalidBehaviour(
+                f"on-deactivate for {self.portal} must be one of {', '.join(ON_DEACTIVATE[self.portal])}"
+            )
+        if self.portal == "dashboard" and normalize_role(self.default_role) not in ("admin", "developer", "viewer"):
+            raise InvalidBehaviour("default role must be admin, developer or viewer")
+        if self.on_deactivate == "change-policy" and not self.deactivate_policy:
+            raise InvalidBehaviour("change-policy needs --policy NAME")
+        if self.role_settle_seconds < 0:
+            raise InvalidBehaviour("role settle window must not be negative")
+        return self
+
+
+def normalize_role(role: str) -> str:
+    low = role.strip().lower()
+    return ROLE_ALIASES.get(low, low)
+
+
+def default_behaviour(workspace_id: str, portal: str) -> Behaviour:
+    """Until an admin chooses, a connection provisions accounts and removes them on deactivation."""
+    on_create = "collaborator" if portal == "dashboard" else "employee"
+    on_deactivate = "remove-user" if portal == "mdm" else "remove"
+    return Behaviour(workspace_id, portal, on_create, on_deactivate)
+
+
+def highest_role(roles: list[str]) -> str | None:
+    return max(roles, key=lambda r: ROLE_RANK[r]) if roles else None

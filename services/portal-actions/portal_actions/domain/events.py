@@ -1,0 +1,54 @@
+"""The directory's event envelope, decoded into what portal-actions needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from scimsuite.events.v1 import events_pb2
+from suite_common import jsonutil
+
+
+@dataclass(frozen=True)
+class DirectoryEvent:
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    workspace_id: str
+    connection_id: str
+    portal: str
+    kind: str  # "User" | "Group"
+    change: str  # "Created" | "Updated" | "Deleted"
+    resource_id: str
+    version: int
+    state: dict[str, Any] | None
+    members_added: tuple[str, ...]
+    members_removed: tuple[str, ...]
+    request_id: str
+
+    @staticmethod
+    def decode(data: bytes) -> DirectoryEvent:
+        env = events_pb2.EventEnvelope.FromString(data)
+        kind = {events_pb2.RESOURCE_KIND_USER: "User", events_pb2.RESOURCE_KIND_GROUP: "Group"}[env.resource_kind]
+        change = {
+            events_pb2.CHANGE_KIND_CREATED: "Created",
+            events_pb2.CHANGE_KIND_UPDATED: "Updated",
+            events_pb2.CHANGE_KIND_DELETED: "Deleted",
+        }[env.change]
+        return DirectoryEvent(
+            event_id=env.event_id,
+            event_type=env.event_type,
+            occurred_at=datetime.fromisoformat(env.occurred_at),
+            workspace_id=env.workspace_id,
+            connection_id=env.connection_id,
+            portal=env.portal,
+            kind=kind,
+            change=change,
+            resource_id=env.resource_id,
+            version=env.resource_version,
+            state=jsonutil.loads(env.state_json) if env.state_json else None,
+            members_added=tuple(env.members_added),
+            members_removed=tuple(env.members_removed),
+            request_id=env.request_id,
+        )

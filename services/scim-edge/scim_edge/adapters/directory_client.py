@@ -1,0 +1,48 @@
+"""The edge's only dependency: the directory's gRPC API. Maps RPC failures to SCIM errors in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from scim_core import errors
+from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
+from suite_common.grpc_errors import scim_error_from_rpc
+
+T = TypeVar("T")
+KIND = {"User": directory_pb2.RESOURCE_TYPE_USER, "Group": directory_pb2.RESOURCE_TYPE_GROUP}
+_UNAVAILABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+
+
+class DirectoryClient:
+    def __init__(self, address: str, timeout_s: float) -> None:
+        self.channel = grpc.aio.insecure_channel(
+            address,
+            options=[("grpc.keepalive_time_ms", 20000), ("grpc.enable_retries", 1)],
+        )
+        self.stub = directory_pb2_grpc.DirectoryServiceStub(self.channel)
+        self.health = health_pb2_grpc.HealthStub(self.channel)
+        self.timeout_s = timeout_s
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def call(self, method: Callable[..., Awaitable[T]], request: Any, authorization: str) -> T:
+        try:
+            return await method(request, metadata=(("authorization", authorization),), timeout=self.timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            scim = scim_error_from_rpc(exc)
+            if scim is not None:
+                raise scim from None
+            if exc.code() in _UNAVAILABLE:
+                raise errors.Unavailable("the directory is unavailable; retry later") from exc
+            raise
+
+    async def serving(self) -> bool:
+        try:
+            reply = await self.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2.0)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)

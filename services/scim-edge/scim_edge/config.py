@@ -1,0 +1,47 @@
+"""scim-edge settings, read from the environment in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from suite_common.settings import env_float, env_int, env_str, environ
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    directory_addr: str
+    public_base_url: str
+    max_body_bytes: int
+    max_results: int
+    default_count: int
+    bulk_max_operations: int
+    bulk_max_payload_bytes: int
+    rate_limit_per_second: float
+    rate_limit_burst: int
+    rpc_timeout_s: float
+    shutdown_grace_s: float
+    log_level: str
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = environ() if env is None else env
+    return Settings(
+        host=env_str(env, "EDGE_HOST", "127.0.0.1"),
+        port=env_int(env, "EDGE_PORT", 8080),
+        directory_addr=env_str(env, "DIRECTORY_ADDR", "127.0.0.1:50051"),
+        # Empty: derive the base URL from the request's Host (and X-Forwarded-Proto) header.
+        public_base_url=env_str(env, "SCIM_PUBLIC_BASE_URL", "").rstrip("/"),
+        max_body_bytes=env_int(env, "EDGE_MAX_BODY_BYTES", 2 * 1024 * 1024),
+        max_results=env_int(env, "SCIM_MAX_RESULTS", 1000),
+        default_count=env_int(env, "SCIM_DEFAULT_COUNT", 100),
+        bulk_max_operations=env_int(env, "SCIM_BULK_MAX_OPERATIONS", 1000),
+        bulk_max_payload_bytes=env_int(env, "SCIM_BULK_MAX_PAYLOAD_BYTES", 1024 * 1024),
+        rate_limit_per_second=env_float(env, "EDGE_RATE_LIMIT_PER_SECOND", 200.0),
+        rate_limit_burst=env_int(env, "EDGE_RATE_LIMIT_BURST", 400),
+        rpc_timeout_s=env_float(env, "EDGE_RPC_TIMEOUT_SECONDS", 30.0),
+        shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
+        log_level=env_str(env, "LOG_LEVEL", "INFO"),
+    )

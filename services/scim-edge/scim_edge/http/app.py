@@ -1,0 +1,34 @@
+"""Builds the aiohttp application; resources open and close in one cleanup context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from scim_edge.adapters.directory_client import DirectoryClient
+from scim_edge.config import Settings
+from scim_edge.http import health, routes
+from scim_edge.http.context import DIRECTORY, SETTINGS
+from scim_edge.http.middleware import scim_errors
+
+
+def build_app(settings: Settings) -> web.Application:
+    # client_max_size is a backstop; read_json enforces the limit with a SCIM 413 before buffering.
+    app = web.Application(middlewares=[scim_errors], client_max_size=settings.max_body_bytes + 1)
+    app[SETTINGS] = settings
+    app[health.DRAINING] = [False]
+
+    async def directory_ctx(app: web.Application) -> AsyncIterator[None]:
+        client = DirectoryClient(settings.directory_addr, settings.rpc_timeout_s)
+        app[DIRECTORY] = client
+        yield
+        await client.close()
+
+    app.cleanup_ctx.append(directory_ctx)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    app.router.add_route("*", "/scim/v2/{connection_id}", routes.dispatch)
+    app.router.add_route("*", "/scim/v2/{connection_id}/{tail:.*}", routes.dispatch)
+    app.router.add_route("*", "/{tail:.*}", routes.not_found)
+    return app

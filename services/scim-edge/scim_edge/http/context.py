@@ -1,0 +1,46 @@
+"""Per-request facts every handler needs: the connection in the URL, the caller's credential, the base URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from scim_core import errors
+
+from scim_edge.adapters.directory_client import DirectoryClient
+from scim_edge.config import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+DIRECTORY = web.AppKey("directory", DirectoryClient)
+
+
+@dataclass(frozen=True)
+class Call:
+    connection_id: str
+    authorization: str
+    base_url: str
+    request_id: str
+    settings: Settings
+    directory: DirectoryClient
+
+
+def call_context(request: web.Request) -> Call:
+    settings = request.app[SETTINGS]
+    authorization = request.headers.get("Authorization", "").strip()
+    if not authorization:
+        raise errors.Unauthorized("authentication required: send Authorization: Bearer <token>")
+    cid = request.match_info["connection_id"]
+    if settings.public_base_url:
+        root = settings.public_base_url
+    else:
+        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+        root = f"{scheme}://{host}"
+    return Call(
+        connection_id=cid,
+        authorization=authorization,
+        base_url=f"{root}/scim/v2/{cid}",
+        request_id=request["request_id"],
+        settings=settings,
+        directory=request.app[DIRECTORY],
+    )

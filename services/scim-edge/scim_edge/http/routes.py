@@ -1,0 +1,75 @@
+"""Routing under `/scim/v2/{connection_id}/`: resource paths are case-insensitive, a trailing slash is fine,
+and unknown query parameters (Entra's `?aadOptscim062020`) are ignored.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from scim_core import errors
+
+from scim_edge.http import discovery, resources
+from scim_edge.http.bulk import bulk
+from scim_edge.http.context import call_context
+
+RESOURCE_KINDS = {"users": "User", "groups": "Group"}
+DISCOVERY = {"serviceproviderconfig", "resourcetypes", "schemas"}
+
+
+def _not_allowed(method: str, path: str) -> errors.MethodNotAllowed:
+    return errors.MethodNotAllowed(f"{method} is not allowed on {path}")
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    tail = [p for p in request.match_info.get("tail", "").split("/") if p]
+    method = request.method
+    head = tail[0].lower() if tail else ""
+
+    # Method checks come before authentication for read-only endpoints, so that a POST of junk to
+    # /Schemas is a 405 (Okta's SPEC test), not a body or auth error.
+    if head in DISCOVERY and method != "GET":
+        raise _not_allowed(method, request.path)
+    if head == "me":
+        call_context(request)
+        raise errors.NotImplementedByUs("/Me is not supported: provisioning clients act on behalf of a tenant")
+
+    call = call_context(request)
+    if head == "serviceproviderconfig" and len(tail) == 1:
+        return await discovery.service_provider_config(call)
+    if head == "resourcetypes" and len(tail) <= 2:
+        return await discovery.resource_types(call, tail[1] if len(tail) == 2 else None)
+    if head == "schemas" and len(tail) <= 2:
+        return await discovery.schemas(call, tail[1] if len(tail) == 2 else None)
+    if head == "bulk" and len(tail) == 1:
+        if method != "POST":
+            raise _not_allowed(method, request.path)
+        return await bulk(request, call)
+
+    kind = RESOURCE_KINDS.get(head)
+    if kind is None:
+        raise errors.NotFound(f"no endpoint {request.path}")
+    if len(tail) == 1:
+        if method == "GET":
+            return await resources.list_via_get(request, call, kind)
+        if method == "POST":
+            return await resources.create_resource(request, call, kind)
+        raise _not_allowed(method, request.path)
+    if len(tail) == 2 and tail[1].lower() == ".search":
+        if method != "POST":
+            raise _not_allowed(method, request.path)
+        return await resources.list_via_search(request, call, kind)
+    if len(tail) == 2:
+        rid = tail[1]
+        if method == "GET":
+            return await resources.get_resource(request, call, kind, rid)
+        if method == "PUT":
+            return await resources.replace_resource(request, call, kind, rid)
+        if method == "PATCH":
+            return await resources.patch_resource(request, call, kind, rid)
+        if method == "DELETE":
+            return await resources.delete_resource(request, call, kind, rid)
+        raise _not_allowed(method, request.path)
+    raise errors.NotFound(f"no endpoint {request.path}")
+
+
+async def not_found(request: web.Request) -> web.StreamResponse:
+    raise errors.NotFound(f"no endpoint {request.path}")

@@ -1,0 +1,49 @@
+"""`scim-edge`: serve the SCIM API until SIGTERM, then drain (readiness first, in-flight requests finish)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from suite_common.lifecycle import install_fast_loop, shutdown_event
+from suite_common.logs import setup_logging
+from suite_common.settings import environ
+from suite_common.telemetry import setup_tracing
+
+from scim_edge.config import Settings, load_settings
+from scim_edge.http import health
+from scim_edge.http.app import build_app
+
+
+async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None) -> int:
+    app = build_app(settings)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_s)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+    await site.start()
+    port = int(site._server.sockets[0].getsockname()[1]) if site._server else settings.port  # type: ignore[union-attr]
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    app[health.DRAINING][0] = True
+    await runner.cleanup()
+    return port
+
+
+async def _main() -> None:
+    settings = load_settings()
+    setup_logging("scim-edge", settings.log_level)
+    setup_tracing("scim-edge", environ())
+    from suite_common.instrumentation import instrument_grpc_client  # noqa: PLC0415
+
+    instrument_grpc_client()
+    await serve(settings, shutdown_event())
+
+
+def main() -> None:
+    install_fast_loop()
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()

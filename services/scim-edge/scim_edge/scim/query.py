@@ -1,0 +1,76 @@
+"""Query parameters of RFC 7644 §3.4.2 (and the same fields of a §3.4.3 SearchRequest body)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scim_core import errors
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filter: str
+    sort_by: str
+    descending: bool
+    start_index: int
+    count: int
+    attributes: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+
+def _csv(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else str(value).split(",")
+    return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
+
+
+def _int(value: Any, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise errors.InvalidValue(f"{name} must be an integer") from exc
+
+
+def _lookup(params: Mapping[str, Any], name: str) -> Any:
+    """Parameter names are matched case-insensitively; Microsoft's tools vary the case."""
+    if name in params:
+        return params[name]
+    low = name.lower()
+    return next((v for k, v in params.items() if k.lower() == low), None)
+
+
+def parse_list_query(params: Mapping[str, Any], *, default_count: int, max_results: int) -> ListQuery:
+    order = str(_lookup(params, "sortOrder") or "ascending").lower()
+    if order not in ("ascending", "descending"):
+        raise errors.InvalidValue("sortOrder must be 'ascending' or 'descending'")
+    # RFC 7644 §3.4.2.4: startIndex < 1 is read as 1; a negative count as 0; count above maxResults is capped.
+    start = max(_int(_lookup(params, "startIndex"), "startIndex", 1), 1)
+    count = min(max(_int(_lookup(params, "count"), "count", default_count), 0), max_results)
+    return ListQuery(
+        filter=str(_lookup(params, "filter") or ""),
+        sort_by=str(_lookup(params, "sortBy") or ""),
+        descending=order == "descending",
+        start_index=start,
+        count=count,
+        attributes=_csv(_lookup(params, "attributes")),
+        excluded=_csv(_lookup(params, "excludedAttributes")),
+    )
+
+
+def parse_version(header: str | None) -> int | None:
+    """An If-Match / If-None-Match value as our version number; `*` and absent mean no condition."""
+    if header is None or header.strip() in ("", "*"):
+        return None
+    tag = header.split(",")[0].strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    tag = tag.strip('"')
+    try:
+        return int(tag)
+    except ValueError as exc:
+        raise errors.PreconditionFailed(f"unknown entity tag {header!r}") from exc

@@ -1,0 +1,29 @@
+"""Finishing a directory resource for the wire: meta.location, $ref links and attribute projection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim_core.projection import project
+from scim_core.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceSchema
+
+ENDPOINTS = {"User": "Users", "Group": "Groups"}
+SCHEMAS: dict[str, ResourceSchema] = {"User": USER_RESOURCE, "Group": GROUP_RESOURCE}
+
+
+def render(
+    resource: dict[str, Any], kind: str, base_url: str, attributes: tuple[str, ...], excluded: tuple[str, ...]
+) -> dict[str, Any]:
+    rid = resource.get("id", "")
+    meta = resource.setdefault("meta", {})
+    meta["location"] = f"{base_url}/{ENDPOINTS[kind]}/{rid}"
+    for group in resource.get("groups") or ():
+        group["$ref"] = f"{base_url}/Groups/{group['value']}"
+    for member in resource.get("members") or ():
+        member["$ref"] = f"{base_url}/{ENDPOINTS.get(member.get('type', 'User'), 'Users')}/{member['value']}"
+    manager = resource.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", {}).get("manager")
+    if isinstance(manager, dict) and manager.get("value") and "$ref" not in manager:
+        manager["$ref"] = f"{base_url}/Users/{manager['value']}"
+    if not attributes and not excluded:
+        return resource
+    return project(resource, SCHEMAS[kind], list(attributes) or None, list(excluded) or None)
