@@ -57,7 +57,9 @@ def _pgserver_bindir() -> Path | None:
 
 def postgres_bindir() -> Path:
     explicit = os.environ.get("PG_BINDIR")
-    for candidate in (Path(explicit) if explicit else None, _debian_bindir(), _pgserver_bindir()):
+    finders = (lambda: Path(explicit) if explicit else None, _debian_bindir, _pgserver_bindir)
+    for find in finders:  # lazily: copying the pgserver binaries is only worth it when nothing else exists
+        candidate = find()
         if candidate and (candidate / "postgres").exists():
             return candidate
     raise RuntimeError("no PostgreSQL binaries: install the pgserver wheel, Debian's postgresql, or set PG_BINDIR")
