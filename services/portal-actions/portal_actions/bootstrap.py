@@ -96,7 +96,9 @@ class PortalActionsApp:
                 await asyncio.wait_for(consumer_task, s.shutdown_grace_s)
             health_task.cancel()
             await server.stop(s.shutdown_grace_s)
-            with contextlib.suppress(Exception):
-                await nc.drain()
+            try:
+                await asyncio.wait_for(nc.drain(), s.shutdown_grace_s)
+            except Exception:  # noqa: BLE001 - a drain that cannot finish must not keep the pod alive
+                await nc.close()
             await pool.close()
             log.info("portal-actions stopped")

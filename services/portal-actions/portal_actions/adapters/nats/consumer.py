@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -82,6 +83,14 @@ class EventConsumer:
                     await asyncio.wait_for(self._stopping.wait(), 1.0)
         else:
             return
+        try:
+            await self._fetch_loop(sub)
+        finally:
+            # A pull subscription left subscribed makes a later `drain()` wait forever on its internal queue.
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _fetch_loop(self, sub: Any) -> None:
         while not self._stopping.is_set():
             try:
                 msgs = await sub.fetch(self.batch, timeout=1.0)
