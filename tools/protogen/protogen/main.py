@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import os
 import shutil
 import sys
 import sysconfig
@@ -39,12 +40,28 @@ def generate(out_dir: Path) -> None:
         f"--mypy_grpc_out={out_dir}",
         *proto_files,
     ]
-    if protoc.main(args) != 0:
+    if _quiet_protoc(args) != 0:
         raise SystemExit("protoc failed")
     # protoc writes no __init__.py; one per folder makes `scimsuite` a regular, installable package.
     for folder in [out_dir / PACKAGE, *(p for p in (out_dir / PACKAGE).rglob("*") if p.is_dir())]:
         (folder / "__init__.py").touch()
     (out_dir / PACKAGE / "py.typed").touch()
+
+
+def _quiet_protoc(args: list[str]) -> int:
+    """Run protoc with the plugins' chatter ("Writing mypy to ...") kept off stderr unless it fails."""
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            code = int(protoc.main(args))
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        if code != 0:
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+    return code
 
 
 def _tree(root: Path) -> dict[str, Path]:
