@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-
 from suite_common.logs import JsonFormatter, bind, redact
 
 TOKEN = "scim_" + "Q9x-2mAb7_kLp0ZzY3vW8rTt5uE1oIcN4hGfDsJq6"
