@@ -46,7 +46,9 @@ class Behaviour(_message.Message):
     deactivate_policy: _builtins.str
     """mdm change-policy only: the policy devices move to."""
     role_settle_seconds: _builtins.int
-    """dashboard only: how long after a user's first provisioning group pushes may still raise the role."""
+    """dashboard only: for how long after a user's first provisioning (in directory event time) membership
+    changes still recompute the role, up or down; afterwards the role is fixed. Unset means 300.
+    """
     def __init__(
         self,
         *,
@@ -56,13 +58,15 @@ class Behaviour(_message.Message):
         default_role: _builtins.str = ...,
         on_deactivate: _builtins.str = ...,
         deactivate_policy: _builtins.str = ...,
-        role_settle_seconds: _builtins.int = ...,
+        role_settle_seconds: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_role_settle_seconds", b"_role_settle_seconds", "role_settle_seconds", b"role_settle_seconds"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deactivate_policy", b"deactivate_policy", "default_role", b"default_role", "on_create", b"on_create", "on_deactivate", b"on_deactivate", "portal", b"portal", "role_settle_seconds", b"role_settle_seconds", "workspace_id", b"workspace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_role_settle_seconds", b"_role_settle_seconds", "deactivate_policy", b"deactivate_policy", "default_role", b"default_role", "on_create", b"on_create", "on_deactivate", b"on_deactivate", "portal", b"portal", "role_settle_seconds", b"role_settle_seconds", "workspace_id", b"workspace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__role_settle_seconds: _TypeAlias = _typing.Literal["role_settle_seconds"]  # noqa: Y015
+    _WhichOneofArgType__role_settle_seconds: _TypeAlias = _typing.Literal["_role_settle_seconds", b"_role_settle_seconds"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__role_settle_seconds) -> _WhichOneofReturnType__role_settle_seconds | None: ...
 
 Global___Behaviour: _TypeAlias = Behaviour  # noqa: Y015
 
@@ -461,6 +465,54 @@ class AssignDeviceRequest(_message.Message):
 Global___AssignDeviceRequest: _TypeAlias = AssignDeviceRequest  # noqa: Y015
 
 @_typing.final
+class SetDevicePolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    SERIAL_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    serial: _builtins.str
+    policy: _builtins.str
+    """Empty clears the device's policy."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        serial: _builtins.str = ...,
+        policy: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy", "serial", b"serial", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDevicePolicyRequest: _TypeAlias = SetDevicePolicyRequest  # noqa: Y015
+
+@_typing.final
+class RemoveDeviceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    SERIAL_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    serial: _builtins.str
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        serial: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["serial", b"serial", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveDeviceRequest: _TypeAlias = RemoveDeviceRequest  # noqa: Y015
+
+@_typing.final
 class ListDevicesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -638,17 +690,21 @@ class ListGroupsRequest(_message.Message):
 
     WORKSPACE_ID_FIELD_NUMBER: _builtins.int
     PORTAL_FIELD_NUMBER: _builtins.int
+    MEMBER_USER_NAME_FIELD_NUMBER: _builtins.int
     workspace_id: _builtins.str
     portal: _builtins.str
+    member_user_name: _builtins.str
+    """When set, only the groups this userName is a member of."""
     def __init__(
         self,
         *,
         workspace_id: _builtins.str = ...,
         portal: _builtins.str = ...,
+        member_user_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_user_name", b"member_user_name", "portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -688,6 +744,7 @@ class AuditEntry(_message.Message):
     EVENT_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
+    GROUP_NAME_FIELD_NUMBER: _builtins.int
     at: _builtins.str
     portal: _builtins.str
     user_name: _builtins.str
@@ -698,6 +755,8 @@ class AuditEntry(_message.Message):
     event_id: _builtins.str
     request_id: _builtins.str
     detail: _builtins.str
+    group_name: _builtins.str
+    """Group actions and membership changes name the group."""
     def __init__(
         self,
         *,
@@ -711,10 +770,11 @@ class AuditEntry(_message.Message):
         event_id: _builtins.str = ...,
         request_id: _builtins.str = ...,
         detail: _builtins.str = ...,
+        group_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "at", b"at", "detail", b"detail", "event_id", b"event_id", "portal", b"portal", "reason", b"reason", "request_id", b"request_id", "result", b"result", "user_id", b"user_id", "user_name", b"user_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "at", b"at", "detail", b"detail", "event_id", b"event_id", "group_name", b"group_name", "portal", b"portal", "reason", b"reason", "request_id", b"request_id", "result", b"result", "user_id", b"user_id", "user_name", b"user_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

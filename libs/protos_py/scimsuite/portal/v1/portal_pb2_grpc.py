@@ -89,6 +89,16 @@ class PortalAdminStub:
                 request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.AssignDeviceRequest.SerializeToString,
                 response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.Device.FromString,
                 _registered_method=True)
+        self.SetDevicePolicy = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/SetDevicePolicy',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetDevicePolicyRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.Device.FromString,
+                _registered_method=True)
+        self.RemoveDevice = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/RemoveDevice',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.RemoveDeviceRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.Device.FromString,
+                _registered_method=True)
         self.ListDevices = channel.unary_unary(
                 '/scimsuite.portal.v1.PortalAdmin/ListDevices',
                 request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ListDevicesRequest.SerializeToString,
@@ -185,6 +195,18 @@ class PortalAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetDevicePolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveDevice(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListDevices(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -271,6 +293,16 @@ def add_PortalAdminServicer_to_server(servicer, server):
             'AssignDevice': grpc.unary_unary_rpc_method_handler(
                     servicer.AssignDevice,
                     request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.AssignDeviceRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.Device.SerializeToString,
+            ),
+            'SetDevicePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDevicePolicy,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetDevicePolicyRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.Device.SerializeToString,
+            ),
+            'RemoveDevice': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveDevice,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.RemoveDeviceRequest.FromString,
                     response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.Device.SerializeToString,
             ),
             'ListDevices': grpc.unary_unary_rpc_method_handler(
@@ -595,6 +627,60 @@ class PortalAdmin:
             target,
             '/scimsuite.portal.v1.PortalAdmin/AssignDevice',
             scimsuite_dot_portal_dot_v1_dot_portal__pb2.AssignDeviceRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.Device.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDevicePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/SetDevicePolicy',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetDevicePolicyRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.Device.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveDevice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/RemoveDevice',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.RemoveDeviceRequest.SerializeToString,
             scimsuite_dot_portal_dot_v1_dot_portal__pb2.Device.FromString,
             options,
             channel_credentials,

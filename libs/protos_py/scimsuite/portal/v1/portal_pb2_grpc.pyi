@@ -45,6 +45,8 @@ class PortalAdminStub:
     ListPolicies: _grpc.UnaryUnaryMultiCallable[_portal_pb2.ListPoliciesRequest, _portal_pb2.ListPoliciesResponse]
     AddDevice: _grpc.UnaryUnaryMultiCallable[_portal_pb2.AddDeviceRequest, _portal_pb2.Device]
     AssignDevice: _grpc.UnaryUnaryMultiCallable[_portal_pb2.AssignDeviceRequest, _portal_pb2.Device]
+    SetDevicePolicy: _grpc.UnaryUnaryMultiCallable[_portal_pb2.SetDevicePolicyRequest, _portal_pb2.Device]
+    RemoveDevice: _grpc.UnaryUnaryMultiCallable[_portal_pb2.RemoveDeviceRequest, _portal_pb2.Device]
     ListDevices: _grpc.UnaryUnaryMultiCallable[_portal_pb2.ListDevicesRequest, _portal_pb2.ListDevicesResponse]
     ListAccounts: _grpc.UnaryUnaryMultiCallable[_portal_pb2.ListAccountsRequest, _portal_pb2.ListAccountsResponse]
     ListGroups: _grpc.UnaryUnaryMultiCallable[_portal_pb2.ListGroupsRequest, _portal_pb2.ListGroupsResponse]
@@ -65,6 +67,8 @@ class PortalAdminAsyncStub(PortalAdminStub):
     ListPolicies: _aio.UnaryUnaryMultiCallable[_portal_pb2.ListPoliciesRequest, _portal_pb2.ListPoliciesResponse]  # type: ignore[assignment]
     AddDevice: _aio.UnaryUnaryMultiCallable[_portal_pb2.AddDeviceRequest, _portal_pb2.Device]  # type: ignore[assignment]
     AssignDevice: _aio.UnaryUnaryMultiCallable[_portal_pb2.AssignDeviceRequest, _portal_pb2.Device]  # type: ignore[assignment]
+    SetDevicePolicy: _aio.UnaryUnaryMultiCallable[_portal_pb2.SetDevicePolicyRequest, _portal_pb2.Device]  # type: ignore[assignment]
+    RemoveDevice: _aio.UnaryUnaryMultiCallable[_portal_pb2.RemoveDeviceRequest, _portal_pb2.Device]  # type: ignore[assignment]
     ListDevices: _aio.UnaryUnaryMultiCallable[_portal_pb2.ListDevicesRequest, _portal_pb2.ListDevicesResponse]  # type: ignore[assignment]
     ListAccounts: _aio.UnaryUnaryMultiCallable[_portal_pb2.ListAccountsRequest, _portal_pb2.ListAccountsResponse]  # type: ignore[assignment]
     ListGroups: _aio.UnaryUnaryMultiCallable[_portal_pb2.ListGroupsRequest, _portal_pb2.ListGroupsResponse]  # type: ignore[assignment]
@@ -146,6 +150,20 @@ class PortalAdminServicer(metaclass=_abc_1.ABCMeta):
     def AssignDevice(
         self,
         request: _portal_pb2.AssignDeviceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.Device, _abc.Awaitable[_portal_pb2.Device]]: ...
+
+    @_abc_1.abstractmethod
+    def SetDevicePolicy(
+        self,
+        request: _portal_pb2.SetDevicePolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.Device, _abc.Awaitable[_portal_pb2.Device]]: ...
+
+    @_abc_1.abstractmethod
+    def RemoveDevice(
+        self,
+        request: _portal_pb2.RemoveDeviceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_portal_pb2.Device, _abc.Awaitable[_portal_pb2.Device]]: ...
 
