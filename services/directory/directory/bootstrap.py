@@ -8,17 +8,19 @@ import logging
 from pathlib import Path
 
 import asyncpg
-import grpc
 from grpc_health.v1 import health_pb2_grpc
 from scimsuite.admin.v1 import admin_pb2_grpc
 from scimsuite.directory.v1 import directory_pb2_grpc
+from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import apply_migrations
 from suite_common.pg import create_pool
 
 from directory.config import Settings
 from directory.entrypoints.grpc_admin import AdminServicer
 from directory.entrypoints.grpc_directory import DirectoryServicer
+from directory.entrypoints.grpc_servers import GrpcServers
 from directory.entrypoints.health import HealthReporter
+from directory.relay.metrics import OutboxMetrics
 from directory.relay.outbox_relay import OutboxRelay
 from directory.service_layer.admin import AdminService
 from directory.service_layer.resources import ResourceService
@@ -42,6 +44,8 @@ class DirectoryApp:
         self.settings = settings
         self._stop = asyncio.Event()
         self.bound_port = 0
+        self.admin_port = 0
+        self.registry = new_registry()
 
     async def shutdown(self) -> None:
         self._stop.set()
@@ -49,22 +53,30 @@ class DirectoryApp:
     async def run(self, ready: asyncio.Event | None = None) -> None:
         s = self.settings
         pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        servers = GrpcServers([GrpcServerMetrics(self.registry)], separate_admin=bool(s.admin_listen))
         health = HealthReporter(pool, ["scimsuite.directory.v1.DirectoryService", "scimsuite.admin.v1.DirectoryAdmin"])
-        directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(pool, ResourceService(pool)), server)
-        admin_pb2_grpc.add_DirectoryAdminServicer_to_server(
-            AdminServicer(AdminService(pool, s.public_base_url), s.admin_token), server
+        directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
+            DirectoryServicer(pool, ResourceService(pool)), servers.data
         )
-        health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
-        self.bound_port = server.add_insecure_port(s.grpc_listen)
+        admin_pb2_grpc.add_DirectoryAdminServicer_to_server(
+            AdminServicer(AdminService(pool, s.public_base_url), s.admin_token), servers.admin
+        )
+        for server in servers.all:
+            health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+        self.bound_port, self.admin_port = servers.bind(s.grpc_listen, s.admin_listen)
         relay = OutboxRelay(
             pool, s.database_url, s.nats_url, stream=s.stream_name, duplicate_window_s=s.stream_duplicate_window_s,
             batch_size=s.relay_batch_size, poll_interval_s=s.relay_poll_interval_s,
         )
-        await server.start()
+        metrics_server = MetricsServer(self.registry, listen_host(s.grpc_listen), s.metrics_port)
+        await metrics_server.start()
+        await servers.start()
         health_task = asyncio.create_task(health.run())
         relay_task = asyncio.create_task(relay.run())
-        log.info("directory serving", extra={"listen": s.grpc_listen, "port": self.bound_port})
+        outbox_metrics = OutboxMetrics(self.registry, pool, relay)
+        backlog_task = asyncio.create_task(sample_every(5.0, outbox_metrics.sample, self._stop))
+        log.info("directory serving", extra={"listen": s.grpc_listen, "port": self.bound_port,
+                                             "admin_port": self.admin_port})
         if ready is not None:
             ready.set()
         try:
@@ -72,9 +84,11 @@ class DirectoryApp:
         finally:
             await health.closing()
             health_task.cancel()
-            await server.stop(s.shutdown_grace_s)  # in-flight calls finish; new ones are refused
+            await servers.stop(s.shutdown_grace_s)  # in-flight calls finish; new ones are refused
             await relay.shutdown()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(relay_task, s.shutdown_grace_s)
+            await backlog_task
             await pool.close()
+            await metrics_server.close()
             log.info("directory stopped")

@@ -24,6 +24,8 @@ class Settings:
     relay_poll_interval_s: float
     shutdown_grace_s: float
     log_level: str
+    # Empty: the admin API shares the data port. Set in Kubernetes so NetworkPolicy can keep them apart.
+    admin_listen: str = ""
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -43,4 +45,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         relay_poll_interval_s=env_float(env, "OUTBOX_RELAY_POLL_SECONDS", 1.0),
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
+        admin_listen=env_str(env, "DIRECTORY_ADMIN_LISTEN", ""),
     )

@@ -12,6 +12,7 @@ from scim_core import errors
 from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
 from suite_common import jsonutil
 from suite_common.grpc_errors import abort_with
+from suite_common.logs import bind
 from suite_common.pg import CONNECTION_ERRORS
 
 from directory.adapters.postgres import tenants
@@ -65,6 +66,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         # A token for another connection is treated exactly like an unknown token: nothing is revealed.
         if ctx is None or ctx.connection_id != connection_id:
             raise errors.Unauthorized("invalid bearer token")
+        bind(workspace=ctx.workspace_id, portal=ctx.portal, connection_id=ctx.connection_id)
         return ctx
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:

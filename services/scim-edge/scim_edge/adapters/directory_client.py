@@ -20,7 +20,13 @@ class DirectoryClient:
     def __init__(self, address: str, timeout_s: float) -> None:
         self.channel = grpc.aio.insecure_channel(
             address,
-            options=[("grpc.keepalive_time_ms", 20000), ("grpc.enable_retries", 1)],
+            # round_robin spreads calls over every address the target resolves to (a headless Service, or
+            # `ipv4:a,b`), so a replica that drains with GOAWAY is simply skipped for new calls.
+            options=[
+                ("grpc.keepalive_time_ms", 20000),
+                ("grpc.enable_retries", 1),
+                ("grpc.lb_policy_name", "round_robin"),
+            ],
         )
         self.stub = directory_pb2_grpc.DirectoryServiceStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)

@@ -8,16 +8,19 @@ from aiohttp import web
 
 from scim_edge.adapters.directory_client import DirectoryClient
 from scim_edge.config import Settings
-from scim_edge.http import health, routes
+from scim_edge.http import health, observability, routes
 from scim_edge.http.context import DIRECTORY, SETTINGS
 from scim_edge.http.middleware import scim_errors
 
 
 def build_app(settings: Settings) -> web.Application:
     # client_max_size is a backstop; read_json enforces the limit with a SCIM 413 before buffering.
-    app = web.Application(middlewares=[scim_errors], client_max_size=settings.max_body_bytes + 1)
+    app = web.Application(
+        middlewares=[observability.observe, scim_errors], client_max_size=settings.max_body_bytes + 1
+    )
     app[SETTINGS] = settings
     app[health.DRAINING] = [False]
+    observability.install(app)
 
     async def directory_ctx(app: web.Application) -> AsyncIterator[None]:
         client = DirectoryClient(settings.directory_addr, settings.rpc_timeout_s)

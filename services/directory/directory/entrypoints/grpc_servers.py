@@ -1,0 +1,52 @@
+"""The directory's gRPC listeners: the data API for the edge and, optionally apart, the admin API.
+
+With `DIRECTORY_ADMIN_LISTEN` set, DirectoryAdmin listens on its own port and the data port does not
+serve it at all, so a NetworkPolicy can let scim-edge reach the data port while the admin port stays
+reachable only from operators' tools. Left empty (local runs, tests), one port serves both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+
+# Clients balance per call across the addresses DNS gives them, and re-resolve only when a connection
+# ends; capping a connection's age makes edges discover new directory replicas after a scale-up.
+SERVER_OPTIONS = (
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 30_000),
+)
+
+
+class GrpcServers:
+    def __init__(
+        self, interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]], separate_admin: bool
+    ) -> None:
+        self.data = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
+        self.admin = (
+            grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
+            if separate_admin
+            else self.data
+        )
+
+    @property
+    def all(self) -> list[grpc.aio.Server]:
+        return [self.data] if self.admin is self.data else [self.data, self.admin]
+
+    def bind(self, data_listen: str, admin_listen: str) -> tuple[int, int]:
+        """Bind the ports; returns (data port, admin port), equal when the admin API shares the data port."""
+        data_port = self.data.add_insecure_port(data_listen)
+        admin_port = self.admin.add_insecure_port(admin_listen) if self.admin is not self.data else data_port
+        return data_port, admin_port
+
+    async def start(self) -> None:
+        for server in self.all:
+            await server.start()
+
+    async def stop(self, grace_s: float) -> None:
+        """Refuse new calls at once and give in-flight calls `grace_s` to finish."""
+        await asyncio.gather(*(server.stop(grace_s) for server in self.all))

@@ -1,0 +1,54 @@
+"""portal-actions series: actions applied per portal and kind, dead letters, and the consumer's lag.
+
+Lag comes from JetStream itself (`num_pending` of the durable consumer: events stored but not yet
+delivered to any replica), so every replica reports the same figure; dashboards take `max()` across them.
+"""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class PortalMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.actions_applied = Counter(
+            "portal_actions_applied",
+            "Portal actions applied, by portal and kind of action (create-employee, remove, ...).",
+            ["portal", "action"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "portal_dead_letters",
+            "Events moved to the dead-letter stream after repeated failures, by portal.",
+            ["portal"],
+            registry=registry,
+        )
+        self.pending = Gauge(
+            "portal_consumer_pending_messages",
+            "Events in the stream not yet delivered to the durable consumer (consumer lag).",
+            registry=registry,
+        )
+        self.ack_pending = Gauge(
+            "portal_consumer_ack_pending_messages",
+            "Events delivered to a replica but not yet acknowledged.",
+            registry=registry,
+        )
+
+    def applied(self, portal: str, actions: list[str]) -> None:
+        for action in actions:
+            self.actions_applied.labels(portal, action).inc()
+
+    def dead_lettered(self, subject: str) -> None:
+        # Subjects are scim.events.<portal>.<kind>; anything else is counted under "unknown".
+        parts = subject.split(".")
+        self.dead_letters.labels(parts[2] if len(parts) > 3 else "unknown").inc()
+
+    async def sample_lag(self, js: JetStreamContext, stream: str, durable: str) -> None:
+        try:
+            info = await js.consumer_info(stream, durable)
+        except NotFoundError:
+            return  # not created yet: the consumer subscribes a moment after start
+        self.pending.set(info.num_pending or 0)
+        self.ack_pending.set(info.num_ack_pending or 0)
