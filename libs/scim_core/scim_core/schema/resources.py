@@ -109,7 +109,12 @@ GROUP_SCHEMA = Schema(
     name="Group",
     description="Group",
     attributes=(
-        A("displayName", required=True, uniqueness="server", description="A human-readable name for the Group."),
+        A(
+            "displayName",
+            required=True,
+            uniqueness="server",
+            description="A human-readable name for the Group.",
+        ),
         A(
             "members",
             "complex",
@@ -117,7 +122,9 @@ GROUP_SCHEMA = Schema(
             sub_attributes=(
                 A("value", mutability="immutable"),
                 A("$ref", "reference", mutability="immutable", reference_types=("User", "Group")),
-                A("display", mutability="immutable"),
+                # RFC 7643 §8.7.1 defines no members.display; ours is derived from the member resource
+                # (its displayName, else userName), so it is published as readOnly.
+                A("display", mutability="readOnly"),
                 A("type", mutability="immutable", canonical_values=("User", "Group")),
             ),
         ),

@@ -28,7 +28,10 @@ def user_representation(row: Any, groups: list[dict[str, str]] | None = None) ->
     out: dict[str, Any] = {"schemas": _schemas(doc, USER_URN), "id": str(row["id"])}
     out.update(doc)
     out["userName"] = row["user_name"]
-    out["active"] = row["active"]
+    # A PATCH `remove` of `active` leaves it unassigned (RFC 7644 §3.5.2.2); the column still holds the
+    # effective status, which is active unless the client said otherwise.
+    if "active" in doc:
+        out["active"] = row["active"]
     if groups is not None:
         out["groups"] = groups
     out["meta"] = {

@@ -28,6 +28,7 @@ from scim_core.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceSchema, Sche
 from directory.adapters.postgres import groups as groups_repo
 from directory.adapters.postgres import outbox
 from directory.adapters.postgres import users as users_repo
+from directory.adapters.postgres.rows import Conn
 from directory.adapters.postgres.search import search
 from directory.domain.events import ResourceChanged
 from directory.domain.representation import group_representation, user_representation
@@ -74,6 +75,20 @@ def resource_schema(ctx: ConnectionContext, kind: str) -> ResourceSchema:
     return resource_with_extensions(USER_RESOURCE, custom)
 
 
+async def _groups(conn: Conn, row: asyncpg.Record, projection: Projection) -> Any:
+    """A user's computed `groups` (RFC 7643 §4.1.2), read only when the response includes them."""
+    if not projection.with_groups:
+        return None
+    return (await users_repo.groups_of(conn, [row["id"]]))[row["id"]]
+
+
+async def _members(conn: Conn, row: asyncpg.Record, projection: Projection) -> Any:
+    """A group's members, read only when the response includes them (`excludedAttributes=members`)."""
+    if not projection.with_members:
+        return None
+    return (await groups_repo.members_of(conn, [row["id"]]))[row["id"]]
+
+
 def _check_version(row: asyncpg.Record, expected: int | None) -> None:
     if expected is not None and row["version"] != expected:
         raise errors.PreconditionFailed(
@@ -87,19 +102,19 @@ class ResourceService:
 
     # -- reads ---------------------------------------------------------------------------------------
 
-    async def get(self, ctx: ConnectionContext, kind: str, resource_id: str, projection: Projection) -> Stored:
+    async def get(
+        self, ctx: ConnectionContext, kind: str, resource_id: str, projection: Projection
+    ) -> Stored:
         async with self.pool.acquire() as conn:
             if kind == "User":
                 row = await users_repo.get(conn, ctx.connection_id, resource_id)
                 if row is None:
                     raise errors.NotFound(f"User {resource_id} not found")
-                groups = (await users_repo.groups_of(conn, [row["id"]]))[row["id"]] if projection.with_groups else None
-                return Stored(user_representation(row, groups), row["version"])
+                return Stored(user_representation(row, await _groups(conn, row, projection)), row["version"])
             row = await groups_repo.get(conn, ctx.connection_id, resource_id)
             if row is None:
                 raise errors.NotFound(f"Group {resource_id} not found")
-            members = (await groups_repo.members_of(conn, [row["id"]]))[row["id"]] if projection.with_members else None
-            return Stored(group_representation(row, members), row["version"])
+            return Stored(group_representation(row, await _members(conn, row, projection)), row["version"])
 
     async def list(
         self,
@@ -133,24 +148,31 @@ class ResourceService:
     # -- writes --------------------------------------------------------------------------------------
 
     async def create(
-        self, ctx: ConnectionContext, kind: str, body: dict[str, Any], info: RequestInfo, projection: Projection
+        self,
+        ctx: ConnectionContext,
+        kind: str,
+        body: dict[str, Any],
+        info: RequestInfo,
+        projection: Projection,
     ) -> Stored:
         schema = resource_schema(ctx, kind)
         doc = normalize_resource(body, schema)
         async with transaction(self.pool) as conn:
             if kind == "User":
+                # RFC 7643 §4.1.1 leaves `active` to the service provider: a new user is active unless
+                # the client says otherwise, and GET shows that, as Okta expects (idp-clients §1.5).
+                doc.setdefault("active", True)
                 row = await users_repo.insert(conn, ctx.connection_id, doc)
                 state = user_representation(row)
                 await outbox.append(conn, ctx, self._event("User", "Created", row, state, info))
-                groups = [] if projection.with_groups else None
+                groups: list[dict[str, str]] | None = [] if projection.with_groups else None
                 return Stored(user_representation(row, groups), row["version"])
             member_ids = [m["value"] for m in doc.pop("members", [])]
             row = await groups_repo.insert(conn, ctx.connection_id, doc)
             added = await groups_repo.add_members(conn, ctx.connection_id, row["id"], member_ids)
             state = group_representation(row)
             await outbox.append(conn, ctx, self._event("Group", "Created", row, state, info, added=added))
-            members = (await groups_repo.members_of(conn, [row["id"]]))[row["id"]] if projection.with_members else None
-            return Stored(group_representation(row, members), row["version"])
+            return Stored(group_representation(row, await _members(conn, row, projection)), row["version"])
 
     async def replace(
         self,
@@ -168,12 +190,14 @@ class ResourceService:
             # `active` changes only when the client says so: a PUT that omits it must not reactivate a user.
             return await self._write_user(
                 ctx, resource_id, expected_version, info, projection,
-                lambda current: doc if "active" in doc else {**doc, "active": current["active"]},
+                lambda current: doc if "active" in doc or "active" not in current
+                else {**doc, "active": current["active"]},
             )
         members = [m["value"] for m in doc.pop("members", [])] if "members" in doc else []
         # RFC 7644 §3.5.1: PUT replaces the whole resource, membership included (Okta AIW pushes groups so).
+        replace_members: list[MemberChange] = [ReplaceMembers(tuple(members))]
         return await self._write_group(
-            ctx, resource_id, expected_version, info, projection, lambda _: (doc, [ReplaceMembers(tuple(members))])
+            ctx, resource_id, expected_version, info, projection, lambda _: (doc, replace_members)
         )
 
     async def patch(
@@ -201,7 +225,12 @@ class ResourceService:
         return await self._write_group(ctx, resource_id, expected_version, info, projection, change)
 
     async def delete(
-        self, ctx: ConnectionContext, kind: str, resource_id: str, expected_version: int | None, info: RequestInfo
+        self,
+        ctx: ConnectionContext,
+        kind: str,
+        resource_id: str,
+        expected_version: int | None,
+        info: RequestInfo,
     ) -> None:
         async with transaction(self.pool) as conn:
             if kind == "User":
@@ -236,7 +265,8 @@ class ResourceService:
         removed: set[str] | None = None,
     ) -> ResourceChanged:
         return ResourceChanged(
-            resource_type=kind, change=change, resource_id=str(row["id"]), version=row["version"], state=state,
+            resource_type=kind, change=change, resource_id=str(row["id"]), version=row["version"],
+            state=state,
             members_added=tuple(sorted(added or ())), members_removed=tuple(sorted(removed or ())),
             request_id=info.request_id, request_summary=info.summary,
         )
@@ -261,9 +291,9 @@ class ResourceService:
             doc = compute(current)
             if doc != current:
                 row = await users_repo.update(conn, row["id"], doc)
-                await outbox.append(conn, ctx, self._event("User", "Updated", row, user_representation(row), info))
-            groups = (await users_repo.groups_of(conn, [row["id"]]))[row["id"]] if projection.with_groups else None
-            return Stored(user_representation(row, groups), row["version"])
+                event = self._event("User", "Updated", row, user_representation(row), info)
+                await outbox.append(conn, ctx, event)
+            return Stored(user_representation(row, await _groups(conn, row, projection)), row["version"])
 
     async def _write_group(
         self,
@@ -284,46 +314,48 @@ class ResourceService:
                 current.pop(key, None)
             doc, changes = compute(current)
             doc.pop("members", None)
-            added, removed = await self._apply_member_changes(conn, ctx, row["id"], changes)
+            added, removed = await _apply_member_changes(conn, ctx, row["id"], changes)
             if doc != current or added or removed:
                 row = await groups_repo.update(conn, row["id"], doc)
                 event = self._event(
                     "Group", "Updated", row, group_representation(row), info, added=added, removed=removed
                 )
                 await outbox.append(conn, ctx, event)
-            members = (await groups_repo.members_of(conn, [row["id"]]))[row["id"]] if projection.with_members else None
-            return Stored(group_representation(row, members), row["version"])
+            return Stored(group_representation(row, await _members(conn, row, projection)), row["version"])
 
-    @staticmethod
-    async def _apply_member_changes(
-        conn: asyncpg.Connection, ctx: ConnectionContext, group_id: Any, changes: list[MemberChange]
-    ) -> tuple[set[str], set[str]]:
-        """Apply membership changes in order; return the net delta (an add undone by a later remove cancels)."""
-        added: set[str] = set()
-        removed: set[str] = set()
 
-        def record_add(ids: set[str]) -> None:
-            for uid in ids:
-                if uid in removed:
-                    removed.discard(uid)
-                else:
-                    added.add(uid)
+async def _apply_member_changes(
+    conn: Conn, ctx: ConnectionContext, group_id: Any, changes: list[MemberChange]
+) -> tuple[set[str], set[str]]:
+    """Apply membership changes in order; return the net delta.
 
-        def record_remove(ids: set[str]) -> None:
-            for uid in ids:
-                if uid in added:
-                    added.discard(uid)
-                else:
-                    removed.add(uid)
+    An add undone by a later remove in the same request cancels out, and vice versa.
+    """
+    added: set[str] = set()
+    removed: set[str] = set()
 
-        for change in changes:
-            if isinstance(change, AddMembers):
-                record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
-            elif isinstance(change, RemoveMembers):
-                record_remove(await groups_repo.remove_members(conn, group_id, change.ids))
-            elif isinstance(change, RemoveAllMembers):
-                record_remove(await groups_repo.remove_all_members(conn, group_id))
-            elif isinstance(change, ReplaceMembers):
-                record_remove(await groups_repo.remove_members_except(conn, group_id, list(change.ids)))
-                record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
-        return added, removed
+    def record_add(ids: set[str]) -> None:
+        for uid in ids:
+            if uid in removed:
+                removed.discard(uid)
+            else:
+                added.add(uid)
+
+    def record_remove(ids: set[str]) -> None:
+        for uid in ids:
+            if uid in added:
+                added.discard(uid)
+            else:
+                removed.add(uid)
+
+    for change in changes:
+        if isinstance(change, AddMembers):
+            record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
+        elif isinstance(change, RemoveMembers):
+            record_remove(await groups_repo.remove_members(conn, group_id, change.ids))
+        elif isinstance(change, RemoveAllMembers):
+            record_remove(await groups_repo.remove_all_members(conn, group_id))
+        elif isinstance(change, ReplaceMembers):
+            record_remove(await groups_repo.remove_members_except(conn, group_id, list(change.ids)))
+            record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
+    return added, removed

@@ -30,7 +30,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         raise _not_allowed(method, request.path)
     if head == "me":
         call_context(request)
-        raise errors.NotImplementedByUs("/Me is not supported: provisioning clients act on behalf of a tenant")
+        raise errors.NotImplementedByUs("/Me is not supported: provisioning clients act for a tenant")
 
     call = call_context(request)
     if head == "serviceproviderconfig" and len(tail) == 1:
@@ -44,6 +44,13 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             raise _not_allowed(method, request.path)
         return await bulk(request, call)
 
+    if not tail or (head == ".search" and len(tail) == 1):
+        # RFC 7644 §3.4.2.1 / §3.4.3 queries at the root span every resource type; we answer them with
+        # 501 (RFC 7644 §3.12), which tells a client the operation exists but is not offered here.
+        if method not in ("GET", "POST") or (method == "POST") != (head == ".search"):
+            raise _not_allowed(method, request.path)
+        raise errors.NotImplementedByUs("searching several resource types at once is not supported; "
+                                        "query /Users or /Groups")
     kind = RESOURCE_KINDS.get(head)
     if kind is None:
         raise errors.NotFound(f"no endpoint {request.path}")

@@ -8,12 +8,12 @@ from typing import Any
 import asyncpg
 from scim_core import errors
 
-from directory.adapters.postgres.rows import parse_id, parse_ids
+from directory.adapters.postgres.rows import Conn, parse_id, parse_ids
 
 COLUMNS = "g.id, g.display_name, g.external_id, g.doc, g.version, g.created_at, g.last_modified"
 
 
-async def insert(conn: asyncpg.Connection, connection_id: str, doc: dict[str, Any]) -> asyncpg.Record:
+async def insert(conn: Conn, connection_id: str, doc: dict[str, Any]) -> asyncpg.Record:
     try:
         row = await conn.fetchrow(
             f"""
@@ -34,7 +34,7 @@ async def insert(conn: asyncpg.Connection, connection_id: str, doc: dict[str, An
 
 
 async def get(
-    conn: asyncpg.Connection, connection_id: str, group_id: str, *, for_update: bool = False
+    conn: Conn, connection_id: str, group_id: str, *, for_update: bool = False
 ) -> asyncpg.Record | None:
     gid = parse_id(group_id)
     if gid is None:
@@ -47,12 +47,13 @@ async def get(
     )
 
 
-async def update(conn: asyncpg.Connection, group_id: Any, doc: dict[str, Any]) -> asyncpg.Record:
+async def update(conn: Conn, group_id: Any, doc: dict[str, Any]) -> asyncpg.Record:
     try:
         row = await conn.fetchrow(
             f"""
             UPDATE directory.groups AS g
-               SET display_name = $2, external_id = $3, doc = $4, version = g.version + 1, last_modified = now()
+               SET display_name = $2, external_id = $3, doc = $4,
+                   version = g.version + 1, last_modified = now()
              WHERE g.id = $1
             RETURNING {COLUMNS}
             """,
@@ -67,12 +68,12 @@ async def update(conn: asyncpg.Connection, group_id: Any, doc: dict[str, Any]) -
     return row
 
 
-async def delete(conn: asyncpg.Connection, group_id: Any) -> None:
+async def delete(conn: Conn, group_id: Any) -> None:
     await conn.execute("DELETE FROM directory.groups WHERE id = $1", group_id)
 
 
 async def add_members(
-    conn: asyncpg.Connection, connection_id: str, group_id: Any, ids: tuple[str, ...] | list[str]
+    conn: Conn, connection_id: str, group_id: Any, ids: tuple[str, ...] | list[str]
 ) -> set[str]:
     """Insert-if-absent; ids that are not users of this connection are ignored. Returns the ids added."""
     wanted = parse_ids(list(ids))
@@ -93,24 +94,27 @@ async def add_members(
     return {str(r["user_id"]) for r in rows}
 
 
-async def remove_members(conn: asyncpg.Connection, group_id: Any, ids: tuple[str, ...] | list[str]) -> set[str]:
+async def remove_members(conn: Conn, group_id: Any, ids: tuple[str, ...] | list[str]) -> set[str]:
     wanted = parse_ids(list(ids))
     if not wanted:
         return set()
     rows = await conn.fetch(
-        "DELETE FROM directory.memberships WHERE group_id = $1 AND user_id = ANY($2::uuid[]) RETURNING user_id",
+        "DELETE FROM directory.memberships WHERE group_id = $1 AND user_id = ANY($2::uuid[])"
+        " RETURNING user_id",
         group_id,
         wanted,
     )
     return {str(r["user_id"]) for r in rows}
 
 
-async def remove_all_members(conn: asyncpg.Connection, group_id: Any) -> set[str]:
-    rows = await conn.fetch("DELETE FROM directory.memberships WHERE group_id = $1 RETURNING user_id", group_id)
+async def remove_all_members(conn: Conn, group_id: Any) -> set[str]:
+    rows = await conn.fetch(
+        "DELETE FROM directory.memberships WHERE group_id = $1 RETURNING user_id", group_id
+    )
     return {str(r["user_id"]) for r in rows}
 
 
-async def remove_members_except(conn: asyncpg.Connection, group_id: Any, keep: list[str]) -> set[str]:
+async def remove_members_except(conn: Conn, group_id: Any, keep: list[str]) -> set[str]:
     rows = await conn.fetch(
         "DELETE FROM directory.memberships WHERE group_id = $1 AND NOT (user_id = ANY($2::uuid[])) "
         "RETURNING user_id",
@@ -120,7 +124,7 @@ async def remove_members_except(conn: asyncpg.Connection, group_id: Any, keep: l
     return {str(r["user_id"]) for r in rows}
 
 
-async def members_of(conn: asyncpg.Connection, group_ids: list[Any]) -> dict[Any, list[dict[str, str]]]:
+async def members_of(conn: Conn, group_ids: list[Any]) -> dict[Any, list[dict[str, str]]]:
     out: dict[Any, list[dict[str, str]]] = {gid: [] for gid in group_ids}
     if not group_ids:
         return out

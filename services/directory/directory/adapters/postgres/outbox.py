@@ -7,13 +7,14 @@ from dataclasses import dataclass
 import asyncpg
 from suite_common import telemetry
 
+from directory.adapters.postgres.rows import Conn
 from directory.domain.events import ResourceChanged
 from directory.domain.tenancy import ConnectionContext
 
 NOTIFY_CHANNEL = "directory_outbox"
 
 
-async def append(conn: asyncpg.Connection, ctx: ConnectionContext, event: ResourceChanged) -> None:
+async def append(conn: Conn, ctx: ConnectionContext, event: ResourceChanged) -> None:
     """Record the event in the caller's transaction; NOTIFY wakes the relay when that transaction commits."""
     headers = telemetry.inject({})
     await conn.execute(
@@ -60,7 +61,9 @@ async def claim_batch(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
         limit,
     )
     return [
-        OutboxRow(r["id"], str(r["event_id"]), r["subject"], bytes(r["payload"]), r["traceparent"], r["tracestate"])
+        OutboxRow(
+            r["id"], str(r["event_id"]), r["subject"], bytes(r["payload"]), r["traceparent"], r["tracestate"]
+        )
         for r in rows
     ]
 
@@ -71,7 +74,8 @@ async def delete(conn: asyncpg.Connection, ids: list[int]) -> None:
 
 async def backlog(conn: asyncpg.Connection) -> tuple[int, float]:
     row = await conn.fetchrow(
-        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age FROM directory.outbox"
+        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age"
+        " FROM directory.outbox"
     )
     assert row is not None
     return int(row["n"]), float(row["age"])

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# What the repositories accept: a bare connection or the proxy a pool hands out.
+Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 def parse_id(value: str) -> uuid.UUID | None:

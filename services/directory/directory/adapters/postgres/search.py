@@ -16,6 +16,7 @@ from scim_core.schema import ResourceSchema
 from directory.adapters.postgres import groups as groups_repo
 from directory.adapters.postgres import users as users_repo
 from directory.adapters.postgres.filter_sql import SqlParams, compile_filter, compile_sort
+from directory.adapters.postgres.rows import Conn
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ _TABLES = {
 
 
 async def search(
-    conn: asyncpg.Connection,
+    conn: Conn,
     connection_id: str,
     resource: ResourceSchema,
     *,
@@ -55,7 +56,8 @@ async def search(
     if limit > 0:
         n = len(args)
         rows = await conn.fetch(
-            f"SELECT {columns} FROM {table} {alias} WHERE {where} ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}",
+            f"SELECT {columns} FROM {table} {alias} WHERE {where} ORDER BY {order}"
+            f" LIMIT ${n + 1} OFFSET ${n + 2}",
             *args,
             limit,
             offset,

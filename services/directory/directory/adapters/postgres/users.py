@@ -8,16 +8,19 @@ from typing import Any
 import asyncpg
 from scim_core import errors
 
-from directory.adapters.postgres.rows import parse_id
+from directory.adapters.postgres.rows import Conn, parse_id
 
-COLUMNS = "u.id, u.user_name, u.external_id, u.display_name, u.active, u.doc, u.version, u.created_at, u.last_modified"
+COLUMNS = (
+    "u.id, u.user_name, u.external_id, u.display_name, u.active, u.doc, u.version, u.created_at,"
+    " u.last_modified"
+)
 
 
 def _columns(doc: dict[str, Any]) -> tuple[str, str | None, str | None, bool]:
     return (doc["userName"], doc.get("externalId"), doc.get("displayName"), bool(doc.get("active", True)))
 
 
-async def insert(conn: asyncpg.Connection, connection_id: str, doc: dict[str, Any]) -> asyncpg.Record:
+async def insert(conn: Conn, connection_id: str, doc: dict[str, Any]) -> asyncpg.Record:
     user_name, external_id, display_name, active = _columns(doc)
     try:
         row = await conn.fetchrow(
@@ -42,7 +45,7 @@ async def insert(conn: asyncpg.Connection, connection_id: str, doc: dict[str, An
 
 
 async def get(
-    conn: asyncpg.Connection, connection_id: str, user_id: str, *, for_update: bool = False
+    conn: Conn, connection_id: str, user_id: str, *, for_update: bool = False
 ) -> asyncpg.Record | None:
     uid = parse_id(user_id)
     if uid is None:
@@ -55,7 +58,7 @@ async def get(
     )
 
 
-async def update(conn: asyncpg.Connection, user_id: Any, doc: dict[str, Any]) -> asyncpg.Record:
+async def update(conn: Conn, user_id: Any, doc: dict[str, Any]) -> asyncpg.Record:
     user_name, external_id, display_name, active = _columns(doc)
     try:
         row = await conn.fetchrow(
@@ -79,14 +82,16 @@ async def update(conn: asyncpg.Connection, user_id: Any, doc: dict[str, Any]) ->
     return row
 
 
-async def delete(conn: asyncpg.Connection, user_id: Any) -> list[uuid.UUID]:
+async def delete(conn: Conn, user_id: Any) -> list[uuid.UUID]:
     """Delete the user; return the groups it was a member of (their membership rows go with it)."""
-    groups = await conn.fetch("DELETE FROM directory.memberships WHERE user_id = $1 RETURNING group_id", user_id)
+    groups = await conn.fetch(
+        "DELETE FROM directory.memberships WHERE user_id = $1 RETURNING group_id", user_id
+    )
     await conn.execute("DELETE FROM directory.users WHERE id = $1", user_id)
     return [r["group_id"] for r in groups]
 
 
-async def groups_of(conn: asyncpg.Connection, user_ids: list[Any]) -> dict[Any, list[dict[str, str]]]:
+async def groups_of(conn: Conn, user_ids: list[Any]) -> dict[Any, list[dict[str, str]]]:
     """RFC 7643 §4.1.2 `groups`, computed from membership rows, never stored."""
     out: dict[Any, list[dict[str, str]]] = {uid: [] for uid in user_ids}
     if not user_ids:
