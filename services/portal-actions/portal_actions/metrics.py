@@ -41,9 +41,10 @@ class PortalMetrics:
             self.actions_applied.labels(portal, action).inc()
 
     def dead_lettered(self, subject: str) -> None:
-        # Subjects are scim.events.<portal>.<kind>; anything else is counted under "unknown".
+        # Subjects are <prefix>.events.<portal>.<kind>; anything else is counted under "unknown".
         parts = subject.split(".")
-        self.dead_letters.labels(parts[2] if len(parts) > 3 else "unknown").inc()
+        at = len(parts) - 1 - parts[::-1].index("events") if "events" in parts else len(parts)
+        self.dead_letters.labels(parts[at + 1] if at + 1 < len(parts) else "unknown").inc()
 
     async def sample_lag(self, js: JetStreamContext, stream: str, durable: str) -> None:
         try:
