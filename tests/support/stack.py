@@ -56,7 +56,7 @@ class Stack:
 
     def _common(self) -> dict[str, str]:
         return {"DATABASE_URL": self.database_url, "NATS_URL": self.nats_url, "ADMIN_TOKEN": self.admin_token,
-                "EVENTS_STREAM": self.stream, "LOG_LEVEL": "INFO", "SHUTDOWN_GRACE_SECONDS": "5",
+                "EVENTS_STREAM": self.stream, "EVENTS_SUBJECT_PREFIX": self.stream.lower(), "LOG_LEVEL": "INFO", "SHUTDOWN_GRACE_SECONDS": "5",
                 "OUTBOX_RELAY_POLL_SECONDS": "0.5", **self.extra_env}
 
     def start(self) -> Stack:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
@@ -10,9 +11,39 @@ from nats.js.errors import BadRequestError
 
 log = logging.getLogger(__name__)
 
-EVENTS_SUBJECTS = ["scim.events.>"]
-DEAD_LETTER_STREAM = "SCIM_DEADLETTERS"
-DEAD_LETTER_SUBJECTS = ["scim.deadletter.>"]
+
+
+@dataclass(frozen=True)
+class EventStreams:
+    """Stream names and subjects, derived from two settings so that several suites can share one NATS.
+
+    Events go to `<prefix>.events.<portal>.<resource>`; events that could not be applied go to
+    `<prefix>.deadletter.<portal>.<resource>` in the stream `<stream>_DEADLETTERS`.
+    """
+
+    stream: str = "SCIM_EVENTS"
+    prefix: str = "scim"
+
+    @property
+    def events_filter(self) -> str:
+        return f"{self.prefix}.events.>"
+
+    def event_subject(self, suffix: str) -> str:
+        return f"{self.prefix}.events.{suffix}"
+
+    def suffix_of(self, subject: str) -> str:
+        return subject.removeprefix(f"{self.prefix}.events.")
+
+    @property
+    def dead_letter_stream(self) -> str:
+        return f"{self.stream}_DEADLETTERS"
+
+    @property
+    def dead_letter_filter(self) -> str:
+        return f"{self.prefix}.deadletter.>"
+
+    def dead_letter_subject(self, suffix: str) -> str:
+        return f"{self.prefix}.deadletter.{suffix}"
 
 
 async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str], duplicate_window_s: float) -> None:

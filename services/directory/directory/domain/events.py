@@ -42,7 +42,8 @@ class ResourceChanged:
         return f"{self.resource_type.lower()}:{self.resource_id}"
 
     def subject(self, ctx: ConnectionContext) -> str:
-        return f"scim.events.{ctx.portal}.{self.resource_type.lower()}"
+        """`<portal>.<resource>`; the relay prefixes it with the configured stream subject prefix."""
+        return f"{ctx.portal}.{self.resource_type.lower()}"
 
     def envelope(self, ctx: ConnectionContext) -> events_pb2.EventEnvelope:
         return events_pb2.EventEnvelope(

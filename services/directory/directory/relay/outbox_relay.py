@@ -35,6 +35,7 @@ class OutboxRelay:
         *,
         stream: str,
         duplicate_window_s: float,
+        subject_prefix: str = "scim",
         batch_size: int,
         poll_interval_s: float,
     ) -> None:
@@ -42,6 +43,7 @@ class OutboxRelay:
         self.database_url = database_url
         self.nats_url = nats_url
         self.stream = stream
+        self.names = streams.EventStreams(stream, subject_prefix)
         self.duplicate_window_s = duplicate_window_s
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
@@ -76,7 +78,9 @@ class OutboxRelay:
         try:
             while not self._stopping.is_set():
                 try:
-                    await streams.ensure_stream(self._js, self.stream, streams.EVENTS_SUBJECTS, self.duplicate_window_s)
+                    await streams.ensure_stream(
+                        self._js, self.stream, [self.names.events_filter], self.duplicate_window_s
+                    )
                     break
                 except Exception as exc:  # noqa: BLE001 - JetStream may be unavailable for a while
                     log.warning("cannot ensure stream yet", extra={"error": str(exc)})
@@ -144,4 +148,6 @@ class OutboxRelay:
         ):
             headers = {"Nats-Msg-Id": row.event_id}
             telemetry.inject(headers)
-            await self._js.publish(row.subject, row.payload, headers=headers, timeout=5.0)
+            await self._js.publish(
+                self.names.event_subject(row.subject), row.payload, headers=headers, timeout=5.0
+            )
