@@ -1,12 +1,17 @@
 """scimctl: the admin command line for workspaces, SCIM connections and the portals.
 
-`scimctl --json ...` prints one JSON object per command; without it, a readable listing.
+`scimctl --json ...` prints one JSON object per command, or `{"error": "..."}` with a non-zero exit
+status (2 for a rejected argument or option, 1 otherwise); without `--json`, a readable listing.
+The stack is found through DIRECTORY_ADDR, PORTAL_ADDR and ADMIN_TOKEN, or the `.run/stack.json` that
+`make run` writes.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import grpc
 from scimsuite.admin.v1 import admin_pb2_grpc
@@ -14,119 +19,170 @@ from scimsuite.portal.v1 import portal_pb2_grpc
 from suite_common.settings import environ
 
 from scimctl import commands as cmd
+from scimctl import portal_commands as pcmd
+from scimctl.clients import Clients, parse_duration
 from scimctl.output import emit, fail
 from scimctl.stack import locate
 
 PORTALS = ["dashboard", "store", "mdm"]
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scimctl", description=__doc__)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    top = p.add_subparsers(dest="group", required=True)
+class _UsageError(Exception):
+    def __init__(self, usage: str, message: str) -> None:
+        super().__init__(message)
+        self.usage = usage
 
-    def leaf(parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, fn: object,
-             help_text: str) -> argparse.ArgumentParser:
-        sp = parent.add_parser(name, help=help_text)
-        sp.set_defaults(fn=fn)
-        return sp
 
-    def ws(sp: argparse.ArgumentParser, portal: bool = False) -> None:
-        sp.add_argument("--workspace", "-w", required=True, help="workspace name or id")
-        if portal:
-            sp.add_argument("--portal", "-p", required=True, choices=PORTALS)
+class _Parser(argparse.ArgumentParser):
+    """Raises instead of exiting, so that usage errors follow --json like every other error."""
 
-    w = top.add_parser("workspace", help="workspaces").add_subparsers(dest="cmd", required=True)
-    sp = leaf(w, "create", cmd.workspace_create, "create a workspace")
-    sp.add_argument("name")
-    sp.add_argument("--if-missing", action="store_true", help="return the existing workspace of that name")
-    leaf(w, "list", cmd.workspace_list, "list workspaces")
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self.format_usage(), f"{self.prog}: {message}")
 
+
+def _leaf(parent: Any, name: str, fn: object, help_text: str) -> argparse.ArgumentParser:
+    sp: argparse.ArgumentParser = parent.add_parser(name, help=help_text)
+    sp.set_defaults(fn=fn)
+    return sp
+
+
+def _ws(sp: argparse.ArgumentParser, portal: bool = False) -> None:
+    sp.add_argument("--workspace", "-w", required=True, help="workspace name or id")
+    if portal:
+        sp.add_argument("--portal", "-p", required=True, choices=PORTALS)
+
+
+def _scim(top: Any) -> None:
     s = top.add_parser("scim", help="SCIM connections").add_subparsers(dest="cmd", required=True)
-    for name, fn, text in (("enable", cmd.scim_enable, "enable SCIM on a portal: prints Base URL and token"),
-                           ("configure", cmd.scim_configure, "change a portal's provisioning behaviour")):
-        sp = leaf(s, name, fn, text)
-        ws(sp, portal=True)
-        sp.add_argument("--on-create", choices=["nothing", "employee", "collaborator"])
-        sp.add_argument("--default-role", choices=["admin", "developer", "editor", "viewer"])
-        sp.add_argument("--on-deactivate", choices=["nothing", "remove", "unassign-devices", "change-policy",
-                                                    "remove-user", "remove-user-and-devices"])
-        sp.add_argument("--policy", help="MDM policy for --on-deactivate change-policy")
-        sp.add_argument("--role-settle", type=cmd.parse_duration, metavar="DURATION",
-                        help="dashboard: how long group pushes after first provisioning may still raise the role")
-    sp = leaf(s, "disable", cmd.scim_disable, "disable SCIM: every token stops at once")
-    ws(sp, portal=True)
-    sp = leaf(s, "rotate", cmd.scim_rotate, "issue a new token; older ones stop after --overlap")
-    ws(sp, portal=True)
-    sp.add_argument("--overlap", type=cmd.parse_duration, default=0, metavar="DURATION")
-    sp = leaf(s, "revoke", cmd.scim_revoke, "revoke every token of the portal now")
-    ws(sp, portal=True)
-    sp = leaf(s, "status", cmd.scim_status, "connections of a workspace")
-    ws(sp)
-    sp = leaf(s, "schema", cmd.scim_schema, "add or replace a custom User extension schema (RFC 7643 §7 JSON)")
-    ws(sp, portal=True)
+    for name, fn, text in (
+        ("enable", cmd.scim_enable, "enable SCIM on a portal: prints Base URL and token (shown once)"),
+        ("configure", cmd.scim_configure, "change a portal's provisioning behaviour"),
+    ):
+        sp = _leaf(s, name, fn, text)
+        _ws(sp, portal=True)
+        # Options are validated by the portal service, which knows which apply to which portal.
+        sp.add_argument("--on-create", help="nothing | employee (store, mdm) | collaborator (dashboard)")
+        sp.add_argument("--default-role", help="dashboard: admin | developer (editor) | viewer")
+        sp.add_argument(
+            "--on-deactivate",
+            help="nothing | remove (store, dashboard); nothing | unassign-devices | change-policy | "
+            "remove-user | remove-user-and-devices (mdm)",
+        )
+        sp.add_argument("--policy", help="mdm: the policy devices move to with --on-deactivate change-policy")
+        sp.add_argument(
+            "--role-settle",
+            type=parse_duration,
+            metavar="DURATION",
+            help="dashboard: how long after first provisioning group changes still set the role (default 5m)",
+        )
+    _ws(_leaf(s, "disable", cmd.scim_disable, "disable SCIM: every token stops at once"), portal=True)
+    sp = _leaf(s, "rotate", cmd.scim_rotate, "issue a new token; older ones stop after --overlap")
+    _ws(sp, portal=True)
+    sp.add_argument("--overlap", type=parse_duration, default=0, metavar="DURATION")
+    _ws(_leaf(s, "revoke", cmd.scim_revoke, "revoke every token of the portal now"), portal=True)
+    _ws(_leaf(s, "status", cmd.scim_status, "connections of a workspace"))
+    sp = _leaf(s, "schema", cmd.scim_schema, "add or replace a custom User extension schema (RFC 7643 §7)")
+    _ws(sp, portal=True)
     sp.add_argument("--file", required=True)
 
-    for group, fn in (("users", cmd.users_list), ("groups", cmd.groups_list)):
-        g = top.add_parser(group, help=f"directory {group}").add_subparsers(dest="cmd", required=True)
-        ws(leaf(g, "list", fn, f"list the directory's {group} of a portal"), portal=True)
 
+def _mappings(top: Any) -> None:
     r = top.add_parser("roles", help="dashboard role mapping").add_subparsers(dest="cmd", required=True)
-    sp = leaf(r, "map", cmd.roles_map, "map a group to a role")
-    ws(sp)
+    sp = _leaf(r, "map", pcmd.roles_map, "map a group to a role")
+    _ws(sp)
     sp.add_argument("--group", required=True)
-    sp.add_argument("--role", required=True)
-    ws(leaf(r, "list", cmd.roles_list, "list role mappings"))
+    sp.add_argument("--role", required=True, help="admin | developer (editor) | viewer | unassigned")
+    _ws(_leaf(r, "list", pcmd.roles_list, "list role mappings"))
 
     at = top.add_parser("attributes", help="attribute mapping").add_subparsers(dest="cmd", required=True)
-    sp = leaf(at, "map", cmd.attributes_map, "map a SCIM attribute to a metadata key")
-    ws(sp, portal=True)
+    sp = _leaf(at, "map", pcmd.attributes_map, "map a SCIM attribute to a metadata key")
+    _ws(sp, portal=True)
     sp.add_argument("--scim-attribute", required=True)
     sp.add_argument("--metadata-key", required=True)
-    ws(leaf(at, "list", cmd.attributes_list, "list attribute mappings"), portal=True)
+    _ws(_leaf(at, "list", pcmd.attributes_list, "list attribute mappings"), portal=True)
 
+
+def _mdm(top: Any) -> None:
     po = top.add_parser("policies", help="MDM policies").add_subparsers(dest="cmd", required=True)
-    for name, fn in (("add", cmd.policies_add), ("remove", cmd.policies_remove)):
-        sp = leaf(po, name, fn, f"{name} a policy")
-        ws(sp)
+    for name, fn in (("add", pcmd.policies_add), ("remove", pcmd.policies_remove)):
+        sp = _leaf(po, name, fn, f"{name} a policy")
+        _ws(sp)
         sp.add_argument("--name", required=True)
-    ws(leaf(po, "list", cmd.policies_list, "list policies"))
+    _ws(_leaf(po, "list", pcmd.policies_list, "list policies"))
 
     d = top.add_parser("devices", help="MDM devices").add_subparsers(dest="cmd", required=True)
-    sp = leaf(d, "add", cmd.devices_add, "register a device")
-    ws(sp)
+    sp = _leaf(d, "add", pcmd.devices_add, "register a device (or update the user or policy given)")
+    _ws(sp)
     sp.add_argument("--serial", required=True)
     sp.add_argument("--user", help="userName of the assigned user")
     sp.add_argument("--policy")
-    sp = leaf(d, "assign", cmd.devices_assign, "assign a device to a user (empty --user unassigns)")
-    ws(sp)
+    sp = _leaf(d, "assign", pcmd.devices_assign, "assign a device to a user (no --user unassigns)")
+    _ws(sp)
     sp.add_argument("--serial", required=True)
     sp.add_argument("--user", default="")
-    ws(leaf(d, "list", cmd.devices_list, "list devices"))
+    sp = _leaf(d, "policy", pcmd.devices_set_policy, "set a device's policy (no --policy clears it)")
+    _ws(sp)
+    sp.add_argument("--serial", required=True)
+    sp.add_argument("--policy", default="")
+    sp = _leaf(d, "remove", pcmd.devices_remove, "remove a device from the registry")
+    _ws(sp)
+    sp.add_argument("--serial", required=True)
+    _ws(_leaf(d, "list", pcmd.devices_list, "list devices"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="scimctl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    top = p.add_subparsers(dest="group", required=True, parser_class=_Parser)
+
+    w = top.add_parser("workspace", help="workspaces").add_subparsers(dest="cmd", required=True)
+    sp = _leaf(w, "create", cmd.workspace_create, "create a workspace")
+    sp.add_argument("name")
+    sp.add_argument("--if-missing", action="store_true", help="return the existing workspace of that name")
+    _leaf(w, "list", cmd.workspace_list, "list workspaces")
+
+    _scim(top)
+    for group, fn in (("users", cmd.users_list), ("groups", cmd.groups_list)):
+        g = top.add_parser(group, help=f"directory {group}").add_subparsers(dest="cmd", required=True)
+        _ws(_leaf(g, "list", fn, f"list the directory's {group} of a portal"), portal=True)
+    _mappings(top)
+    _mdm(top)
 
     pt = top.add_parser("portal", help="portal state").add_subparsers(dest="cmd", required=True)
-    sp = leaf(pt, "accounts", cmd.portal_accounts, "a portal's accounts with role, metadata, groups and devices")
-    ws(sp, portal=True)
+    sp = _leaf(
+        pt, "accounts", pcmd.portal_accounts, "a portal's accounts: role, status, metadata, groups, devices"
+    )
+    _ws(sp, portal=True)
     sp.add_argument("--all", action="store_true", help="include removed accounts")
-    ws(leaf(pt, "groups", cmd.portal_groups, "a portal's groups and their members"), portal=True)
+    sp = _leaf(pt, "groups", pcmd.portal_groups, "a portal's groups and their members")
+    _ws(sp, portal=True)
+    sp.add_argument("--user", help="only the groups this userName is a member of")
 
-    sp = leaf(top, "audit", cmd.audit, "actions applied to portals")
-    ws(sp)
+    sp = _leaf(top, "audit", pcmd.audit, "actions applied to portals, newest first")
+    _ws(sp)
     sp.add_argument("--user", help="only this userName")
     sp.add_argument("--limit", type=int, default=200)
 
-    leaf(top, "dead-letters", cmd.dead_letters, "events that could not be applied")
+    _leaf(top, "dead-letters", pcmd.dead_letters, "events that could not be applied")
     ob = top.add_parser("outbox", help="event outbox").add_subparsers(dest="cmd", required=True)
-    leaf(ob, "status", cmd.outbox_status, "events not yet published")
+    _leaf(ob, "status", cmd.outbox_status, "events not yet published")
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        if "--json" not in argv:
+            sys.stderr.write(exc.usage)
+        fail(str(exc), "--json" in argv, 2)
     stack = locate(environ(), Path.cwd())
     metadata = (("x-admin-token", stack.admin_token),)
     with grpc.insecure_channel(stack.directory_addr) as dch, grpc.insecure_channel(stack.portal_addr) as pch:
-        clients = cmd.Clients(admin_pb2_grpc.DirectoryAdminStub(dch), portal_pb2_grpc.PortalAdminStub(pch), metadata)
+        clients = Clients(
+            admin_pb2_grpc.DirectoryAdminStub(dch), portal_pb2_grpc.PortalAdminStub(pch), metadata
+        )
         try:
             result = args.fn(clients, args)
         except grpc.RpcError as exc:
@@ -135,7 +191,6 @@ def main(argv: list[str] | None = None) -> None:
             if code == grpc.StatusCode.UNAVAILABLE:
                 detail = f"cannot reach the admin API ({detail}); is `make run` running?"
             fail(str(detail), args.json, 2 if code == grpc.StatusCode.INVALID_ARGUMENT else 1)
-            return
     emit(result, args.json)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 
 def emit(result: dict[str, Any], as_json: bool) -> None:
@@ -37,7 +37,7 @@ def _human(value: Any, indent: int) -> None:
         print(f"{pad}{value}")
 
 
-def fail(message: str, as_json: bool, code: int = 1) -> None:
+def fail(message: str, as_json: bool, code: int = 1) -> NoReturn:
     if as_json:
         print(json.dumps({"error": message}))
     else:

@@ -84,9 +84,12 @@ class AdminService:
         return Credentials(full, token)
 
     async def disable(self, workspace: str, portal: str) -> asyncpg.Record:
+        """Cut access at once. Tokens are revoked too, so enabling again issues a fresh token and an old,
+        possibly leaked, one never comes back to life."""
         row = await self.connection(workspace, portal)
         async with transaction(self.pool) as conn:
             await tenants.set_connection_enabled(conn, row["id"], False)
+            await tenants.revoke_tokens(conn, row["id"])
         return await self.connection(workspace, portal)
 
     async def rotate(self, workspace: str, portal: str, overlap_seconds: float) -> Credentials:

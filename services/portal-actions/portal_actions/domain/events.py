@@ -26,11 +26,19 @@ class DirectoryEvent:
     members_added: tuple[str, ...]
     members_removed: tuple[str, ...]
     request_id: str
+    request_summary: str = ""
+
+    @property
+    def reason(self) -> str:
+        """Why a portal acted, for the audit: the event and the kind of SCIM request behind it."""
+        return f"{self.event_type} ({self.request_summary})" if self.request_summary else self.event_type
 
     @staticmethod
     def decode(data: bytes) -> DirectoryEvent:
         env = events_pb2.EventEnvelope.FromString(data)
-        kind = {events_pb2.RESOURCE_KIND_USER: "User", events_pb2.RESOURCE_KIND_GROUP: "Group"}[env.resource_kind]
+        kind = {events_pb2.RESOURCE_KIND_USER: "User", events_pb2.RESOURCE_KIND_GROUP: "Group"}[
+            env.resource_kind
+        ]
         change = {
             events_pb2.CHANGE_KIND_CREATED: "Created",
             events_pb2.CHANGE_KIND_UPDATED: "Updated",
@@ -51,4 +59,5 @@ class DirectoryEvent:
             members_added=tuple(env.members_added),
             members_removed=tuple(env.members_removed),
             request_id=env.request_id,
+            request_summary=env.request_summary,
         )

@@ -7,17 +7,29 @@ from typing import Any
 
 import asyncpg
 
+from portal_actions.adapters.postgres import Conn
 
-async def get(conn: asyncpg.Connection, workspace_id: str, portal: str, user_id: str) -> asyncpg.Record | None:
+
+async def get(conn: Conn, workspace_id: str, portal: str, user_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT * FROM portal.accounts WHERE workspace_id = $1 AND portal = $2 AND user_id = $3 FOR UPDATE",
-        workspace_id, portal, user_id,
+        workspace_id,
+        portal,
+        user_id,
     )
 
 
 async def activate(
-    conn: asyncpg.Connection, *, workspace_id: str, portal: str, user_id: str, user_name: str, role: str | None,
-    metadata: dict[str, Any], provisioned_at: datetime, role_settles_at: datetime | None,
+    conn: Conn,
+    *,
+    workspace_id: str,
+    portal: str,
+    user_id: str,
+    user_name: str,
+    role: str | None,
+    metadata: dict[str, Any],
+    provisioned_at: datetime,
+    role_settles_at: datetime | None,
 ) -> None:
     """Create the account, or bring a removed one back as if provisioned for the first time."""
     await conn.execute(
@@ -30,37 +42,75 @@ async def activate(
                metadata = EXCLUDED.metadata, provisioned_at = EXCLUDED.provisioned_at,
                role_settles_at = EXCLUDED.role_settles_at, updated_at = now()
         """,
-        workspace_id, portal, user_id, user_name, role, metadata, provisioned_at, role_settles_at,
+        workspace_id,
+        portal,
+        user_id,
+        user_name,
+        role,
+        metadata,
+        provisioned_at,
+        role_settles_at,
+    )
+
+
+async def settling(
+    conn: Conn, workspace_id: str, portal: str, user_ids: list[str], at: datetime
+) -> list[asyncpg.Record]:
+    """Active accounts among `user_ids` whose role window is still open at `at`, locked for update."""
+    if not user_ids:
+        return []
+    return await conn.fetch(
+        """
+        SELECT user_id, user_name, role, role_settles_at FROM portal.accounts
+         WHERE workspace_id = $1 AND portal = $2 AND user_id = ANY($3::uuid[]) AND status = 'active'
+           AND role_settles_at >= $4
+         ORDER BY user_id
+           FOR UPDATE
+        """,
+        workspace_id,
+        portal,
+        user_ids,
+        at,
     )
 
 
 async def update_profile(
-    conn: asyncpg.Connection, workspace_id: str, portal: str, user_id: str, user_name: str, metadata: dict[str, Any]
+    conn: Conn, workspace_id: str, portal: str, user_id: str, user_name: str, metadata: dict[str, Any]
 ) -> None:
     await conn.execute(
         "UPDATE portal.accounts SET user_name = $4, metadata = $5, updated_at = now() "
         "WHERE workspace_id = $1 AND portal = $2 AND user_id = $3",
-        workspace_id, portal, user_id, user_name, metadata,
+        workspace_id,
+        portal,
+        user_id,
+        user_name,
+        metadata,
     )
 
 
-async def set_role(conn: asyncpg.Connection, workspace_id: str, portal: str, user_id: str, role: str) -> None:
+async def set_role(conn: Conn, workspace_id: str, portal: str, user_id: str, role: str) -> None:
     await conn.execute(
         "UPDATE portal.accounts SET role = $4, updated_at = now() WHERE workspace_id = $1 AND portal = $2 "
         "AND user_id = $3",
-        workspace_id, portal, user_id, role,
+        workspace_id,
+        portal,
+        user_id,
+        role,
     )
 
 
-async def remove(conn: asyncpg.Connection, workspace_id: str, portal: str, user_id: str) -> None:
+async def remove(conn: Conn, workspace_id: str, portal: str, user_id: str) -> None:
     await conn.execute(
-        "UPDATE portal.accounts SET status = 'removed', updated_at = now() WHERE workspace_id = $1 AND portal = $2 "
+        "UPDATE portal.accounts SET status = 'removed', updated_at = now() "
+        "WHERE workspace_id = $1 AND portal = $2 "
         "AND user_id = $3",
-        workspace_id, portal, user_id,
+        workspace_id,
+        portal,
+        user_id,
     )
 
 
-async def list_for(conn: asyncpg.Connection, workspace_id: str, portal: str, include_removed: bool) -> list[Any]:
+async def list_for(conn: Conn, workspace_id: str, portal: str, include_removed: bool) -> list[Any]:
     return await conn.fetch(
         """
         SELECT a.*,
@@ -71,5 +121,7 @@ async def list_for(conn: asyncpg.Connection, workspace_id: str, portal: str, inc
          WHERE a.workspace_id = $1 AND a.portal = $2 AND ($3 OR a.status = 'active')
          ORDER BY lower(a.user_name)
         """,
-        workspace_id, portal, include_removed,
+        workspace_id,
+        portal,
+        include_removed,
     )

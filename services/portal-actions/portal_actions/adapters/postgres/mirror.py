@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from portal_actions.adapters.postgres import Conn
 
-async def lock_user(conn: asyncpg.Connection, user_id: str) -> asyncpg.Record | None:
+# Classes of the two-key advisory locks, so that a user, a group and a connection never share a key.
+_USER_LOCK, _GROUP_LOCK, _ROLES_LOCK = 1, 2, 3
+
+
+async def lock_user(conn: Conn, user_id: str) -> asyncpg.Record | None:
     # Serialises concurrent events of one user across consumer replicas; the row may not exist yet,
     # so an advisory lock on the id covers the first event too.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"user:{user_id}")
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _USER_LOCK, user_id)
     return await conn.fetchrow("SELECT * FROM portal.directory_users WHERE user_id = $1", user_id)
 
 
+async def lock_roles(conn: Conn, connection_id: str) -> None:
+    """Serialise a connection's Dashboard role decisions: a user's first provisioning reads memberships
+    that a concurrent group event may be writing, and that event reads the account the provisioning
+    writes. Taken after the membership writes and before any account row is read, by both sides."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _ROLES_LOCK, connection_id)
+
+
 async def save_user(
-    conn: asyncpg.Connection, *, user_id: str, connection_id: str, workspace_id: str, portal: str,
-    user_name: str, active: bool, deleted: bool, state: dict[str, Any] | None, version: int,
+    conn: Conn,
+    *,
+    user_id: str,
+    connection_id: str,
+    workspace_id: str,
+    portal: str,
+    user_name: str,
+    active: bool,
+    deleted: bool,
+    state: dict[str, Any] | None,
+    version: int,
 ) -> None:
     await conn.execute(
         """
@@ -27,68 +49,141 @@ async def save_user(
                deleted = EXCLUDED.deleted, state = coalesce(EXCLUDED.state, portal.directory_users.state),
                version = EXCLUDED.version
         """,
-        user_id, connection_id, workspace_id, portal, user_name, active, deleted, state, version,
+        user_id,
+        connection_id,
+        workspace_id,
+        portal,
+        user_name,
+        active,
+        deleted,
+        state,
+        version,
     )
 
 
-async def lock_group(conn: asyncpg.Connection, group_id: str) -> asyncpg.Record | None:
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"group:{group_id}")
+async def lock_group(conn: Conn, group_id: str) -> asyncpg.Record | None:
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _GROUP_LOCK, group_id)
     return await conn.fetchrow("SELECT * FROM portal.groups WHERE group_id = $1", group_id)
 
 
 async def save_group(
-    conn: asyncpg.Connection, *, group_id: str, connection_id: str, workspace_id: str, portal: str,
-    display_name: str, deleted: bool, version: int,
+    conn: Conn,
+    *,
+    group_id: str,
+    connection_id: str,
+    workspace_id: str,
+    portal: str,
+    display_name: str,
+    deleted: bool,
+    version: int,
 ) -> None:
     await conn.execute(
         """
-        INSERT INTO portal.groups (group_id, connection_id, workspace_id, portal, display_name, deleted, version)
+        INSERT INTO portal.groups
+               (group_id, connection_id, workspace_id, portal, display_name, deleted, version)
         VALUES ($1, $2, $3, $4, $5, $6, $7)
         ON CONFLICT (group_id) DO UPDATE SET display_name = EXCLUDED.display_name, deleted = EXCLUDED.deleted,
                version = EXCLUDED.version
         """,
-        group_id, connection_id, workspace_id, portal, display_name, deleted, version,
+        group_id,
+        connection_id,
+        workspace_id,
+        portal,
+        display_name,
+        deleted,
+        version,
     )
 
 
 async def set_membership(
-    conn: asyncpg.Connection, group_id: str, user_ids: list[str], is_member: bool, version: int
+    conn: Conn, group_id: str, user_ids: list[str], is_member: bool, version: int, at: datetime
 ) -> list[str]:
     """Apply one side of a delta; a pair changes only if this version is newer. Returns the users changed."""
     if not user_ids:
         return []
     rows = await conn.fetch(
         """
-        INSERT INTO portal.group_members (group_id, user_id, is_member, version)
-        SELECT $1, u, $3, $4 FROM unnest($2::uuid[]) AS u
-        ON CONFLICT (group_id, user_id) DO UPDATE SET is_member = EXCLUDED.is_member, version = EXCLUDED.version
+        INSERT INTO portal.group_members (group_id, user_id, is_member, version, changed_at)
+        SELECT $1, u, $3, $4, $5 FROM unnest($2::uuid[]) AS u
+        ON CONFLICT (group_id, user_id) DO UPDATE
+           SET is_member = EXCLUDED.is_member, version = EXCLUDED.version,
+               changed_at = EXCLUDED.changed_at
          WHERE portal.group_members.version < EXCLUDED.version
         RETURNING user_id
         """,
-        group_id, user_ids, is_member, version,
+        group_id,
+        user_ids,
+        is_member,
+        version,
+        at,
     )
     return [str(r["user_id"]) for r in rows]
 
 
-async def clear_group(conn: asyncpg.Connection, group_id: str, version: int) -> list[str]:
+async def clear_group(conn: Conn, group_id: str, version: int, at: datetime) -> list[str]:
     rows = await conn.fetch(
-        "UPDATE portal.group_members SET is_member = false, version = $2 "
+        "UPDATE portal.group_members SET is_member = false, version = $2, changed_at = $3 "
         "WHERE group_id = $1 AND is_member AND version < $2 RETURNING user_id",
-        group_id, version,
+        group_id,
+        version,
+        at,
     )
     return [str(r["user_id"]) for r in rows]
 
 
-async def clear_user(conn: asyncpg.Connection, user_id: str) -> None:
-    await conn.execute("UPDATE portal.group_members SET is_member = false WHERE user_id = $1", user_id)
+async def member_ids(conn: Conn, group_id: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT user_id FROM portal.group_members WHERE group_id = $1 AND is_member", group_id
+    )
+    return [str(r["user_id"]) for r in rows]
 
 
-async def group_names_of(conn: asyncpg.Connection, user_id: str) -> list[str]:
+async def clear_user(conn: Conn, user_id: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE portal.group_members SET is_member = false, changed_at = $2 WHERE user_id = $1 AND is_member",
+        user_id,
+        at,
+    )
+
+
+async def group_names_of(conn: Conn, user_id: str, changed_until: datetime | None = None) -> list[str]:
+    """The groups a user is in; with `changed_until`, only memberships last changed by then."""
     rows = await conn.fetch(
         """
         SELECT g.display_name FROM portal.group_members m JOIN portal.groups g ON g.group_id = m.group_id
-         WHERE m.user_id = $1 AND m.is_member AND NOT g.deleted ORDER BY g.display_name
+         WHERE m.user_id = $1 AND m.is_member AND NOT g.deleted
+           AND ($2::timestamptz IS NULL OR m.changed_at <= $2)
+         ORDER BY g.display_name
         """,
         user_id,
+        changed_until,
     )
     return [r["display_name"] for r in rows]
+
+
+async def portal_groups(conn: Conn, workspace_id: str, portal: str, member: str) -> list[Any]:
+    """A portal's live groups with their members' userNames; with `member`, only the groups they are in."""
+    return await conn.fetch(
+        """
+        SELECT g.group_id, g.display_name,
+               coalesce(array_agg(u.user_name ORDER BY u.user_name) FILTER (WHERE u.user_name IS NOT NULL),
+                        '{}') AS members
+          FROM portal.groups g
+          LEFT JOIN portal.group_members m ON m.group_id = g.group_id AND m.is_member
+          LEFT JOIN portal.directory_users u ON u.user_id = m.user_id
+         WHERE g.workspace_id = $1 AND g.portal = $2 AND NOT g.deleted
+         GROUP BY g.group_id, g.display_name
+        HAVING $3 = '' OR bool_or(lower(u.user_name) = lower($3))
+         ORDER BY g.display_name
+        """,
+        workspace_id,
+        portal,
+        member,
+    )
+
+
+async def user_name_of(conn: Conn, user_id: str) -> str | None:
+    name: str | None = await conn.fetchval(
+        "SELECT user_name FROM portal.directory_users WHERE user_id = $1", user_id
+    )
+    return name

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
+from portal_actions.adapters.postgres import Conn
 
-async def first_delivery(conn: asyncpg.Connection, event_id: str) -> bool:
+
+async def first_delivery(conn: Conn, event_id: str) -> bool:
     """Record the event as applied in the caller's transaction; False if it already was."""
     status = await conn.execute(
         "INSERT INTO portal.processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING", event_id
@@ -14,16 +16,24 @@ async def first_delivery(conn: asyncpg.Connection, event_id: str) -> bool:
 
 
 async def record_dead_letter(
-    conn: asyncpg.Connection, event_id: str, subject: str, error: str, deliveries: int, payload: bytes
+    conn: Conn, event_id: str, subject: str, error: str, deliveries: int, payload: bytes
 ) -> None:
     await conn.execute(
         """
-        INSERT INTO portal.dead_letters (event_id, subject, error, deliveries, payload) VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (event_id) DO UPDATE SET error = EXCLUDED.error, deliveries = EXCLUDED.deliveries, at = now()
+        INSERT INTO portal.dead_letters (event_id, subject, error, deliveries, payload)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (event_id) DO UPDATE
+           SET error = EXCLUDED.error, deliveries = EXCLUDED.deliveries, at = now()
         """,
-        event_id, subject, error, deliveries, payload,
+        event_id,
+        subject,
+        error,
+        deliveries,
+        payload,
     )
 
 
-async def dead_letters(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT event_id, subject, error, deliveries, at FROM portal.dead_letters ORDER BY at")
+async def dead_letters(conn: Conn) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT event_id, subject, error, deliveries, at FROM portal.dead_letters ORDER BY at"
+    )

@@ -1,0 +1,76 @@
+"""Applying a group event: the group becomes (or stays) a portal object with its members, at once.
+
+Groups exist in the portal as soon as they are pushed, before any member logs in, so they can drive role
+mapping, publication filters and access control. Renames and deletes propagate; each membership change is
+audited against the user it concerns.
+"""
+
+from __future__ import annotations
+
+from portal_actions.adapters.postgres import Conn, audit, mirror
+from portal_actions.domain.events import DirectoryEvent
+from portal_actions.service_layer import roles
+from portal_actions.service_layer.actions import cause_of
+from portal_actions.service_layer.apply_user import behaviour_of
+
+
+async def apply_group(conn: Conn, event: DirectoryEvent) -> list[str]:
+    gid = event.resource_id
+    prev = await mirror.lock_group(conn, gid)
+    cause = cause_of(event)
+    deleted = event.change == "Deleted"
+    old_name = prev["display_name"] if prev else None
+    name = str((event.state or {}).get("displayName") or old_name or gid)
+    done: list[str] = []
+    renamed = False
+    if prev is None or event.version > prev["version"]:
+        await mirror.save_group(
+            conn,
+            group_id=gid,
+            connection_id=event.connection_id,
+            workspace_id=event.workspace_id,
+            portal=event.portal,
+            display_name=name,
+            deleted=deleted,
+            version=event.version,
+        )
+        renamed = old_name is not None and old_name != name
+        action = _group_action(created=prev is None, deleted=deleted, renamed=renamed)
+        if action:
+            await audit.record(
+                conn, cause, action=action, group_name=name, detail=f"{old_name} -> {name}" if renamed else ""
+            )
+            done.append(action)
+    else:
+        name = old_name or name  # an older event: the newer name stands
+    if deleted:
+        removed = await mirror.clear_group(conn, gid, event.version, event.occurred_at)
+        added: list[str] = []
+    else:
+        added = await mirror.set_membership(
+            conn, gid, list(event.members_added), True, event.version, event.occurred_at
+        )
+        removed = await mirror.set_membership(
+            conn, gid, list(event.members_removed), False, event.version, event.occurred_at
+        )
+    await audit.record_memberships(conn, cause, action="add-to-group", group_name=name, user_ids=added)
+    await audit.record_memberships(conn, cause, action="remove-from-group", group_name=name, user_ids=removed)
+    done += [
+        f"{label} x{len(ids)}"
+        for label, ids in (("add-to-group", added), ("remove-from-group", removed))
+        if ids
+    ]
+    if event.portal == "dashboard" and (added or removed or renamed):
+        # A rename can turn an unmapped group into a mapped one, so every member is reconsidered.
+        affected = added + removed + (await mirror.member_ids(conn, gid) if renamed else [])
+        await mirror.lock_roles(conn, event.connection_id)
+        done += await roles.follow_roles(conn, event, await behaviour_of(conn, event), affected)
+    return done
+
+
+def _group_action(*, created: bool, deleted: bool, renamed: bool) -> str:
+    if deleted:
+        return "group-delete"
+    if created:
+        return "group-create"
+    return "group-rename" if renamed else ""
