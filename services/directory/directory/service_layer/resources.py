@@ -89,6 +89,16 @@ async def _members(conn: Conn, row: asyncpg.Record, projection: Projection) -> A
     return (await groups_repo.members_of(conn, [row["id"]]))[row["id"]]
 
 
+def _changed(new: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Whether a write changes the resource; one that does not keeps its version, so its ETag (RFC 7644
+    §3.14). `schemas` is left out: normalizing adds it to `new`, and it only restates what is present."""
+
+    def content(doc: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in doc.items() if k != "schemas"}
+
+    return content(new) != content(current)
+
+
 def _check_version(row: asyncpg.Record, expected: int | None) -> None:
     if expected is not None and row["version"] != expected:
         raise errors.PreconditionFailed(
@@ -289,7 +299,7 @@ class ResourceService:
             for key in ("id", "meta", "schemas"):
                 current.pop(key, None)
             doc = compute(current)
-            if doc != current:
+            if _changed(doc, current):
                 row = await users_repo.update(conn, row["id"], doc)
                 event = self._event("User", "Updated", row, user_representation(row), info)
                 await outbox.append(conn, ctx, event)
@@ -315,7 +325,7 @@ class ResourceService:
             doc, changes = compute(current)
             doc.pop("members", None)
             added, removed = await _apply_member_changes(conn, ctx, row["id"], changes)
-            if doc != current or added or removed:
+            if _changed(doc, current) or added or removed:
                 row = await groups_repo.update(conn, row["id"], doc)
                 event = self._event(
                     "Group", "Updated", row, group_representation(row), info, added=added, removed=removed

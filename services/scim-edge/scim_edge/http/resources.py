@@ -1,10 +1,16 @@
-"""Users and Groups endpoints (RFC 7644 §3.3–§3.6): each handler is one directory call."""
+"""Users and Groups endpoints (RFC 7644 §3.3 to §3.6): each handler is one directory call.
+
+Conditional requests (RFC 7644 §3.14): If-None-Match on GET answers 304 while the version is unchanged;
+If-Match on PUT, PATCH and DELETE makes the directory refuse the write with 412 unless it names the
+stored version, checked in the write's own transaction.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiohttp import web
+from scim_core import errors
 from scim_core.schema import LIST_RESPONSE_URN
 from scimsuite.directory.v1 import directory_pb2
 from suite_common import jsonutil
@@ -13,7 +19,8 @@ from scim_edge.adapters.directory_client import KIND
 from scim_edge.http.context import Call
 from scim_edge.http.request_body import read_json, read_object
 from scim_edge.http.responses import scim_json
-from scim_edge.scim.query import ListQuery, parse_list_query, parse_version
+from scim_edge.scim.etags import parse_entity_tags
+from scim_edge.scim.query import ListQuery, parse_list_query
 from scim_edge.scim.render import render
 
 
@@ -27,7 +34,10 @@ def _query_projection(request: web.Request) -> tuple[tuple[str, ...], tuple[str,
 
 
 def _single(
-    call: Call, kind: str, reply: directory_pb2.ResourceResponse, proj: tuple[tuple[str, ...], tuple[str, ...]],
+    call: Call,
+    kind: str,
+    reply: directory_pb2.ResourceResponse,
+    proj: tuple[tuple[str, ...], tuple[str, ...]],
     status: int = 200,
 ) -> web.Response:
     resource = render(jsonutil.loads(reply.resource_json), kind, call.base_url, *proj)
@@ -41,21 +51,31 @@ async def list_resources(call: Call, kind: str, query: ListQuery) -> web.Respons
     reply = await call.directory.call(
         call.directory.stub.ListResources,
         directory_pb2.ListResourcesRequest(
-            connection_id=call.connection_id, resource_type=KIND[kind], filter=query.filter, sort_by=query.sort_by,
-            sort_descending=query.descending, start_index=query.start_index, count=query.count, count_given=True,
+            connection_id=call.connection_id, resource_type=KIND[kind], filter=query.filter,
+            sort_by=query.sort_by, sort_descending=query.descending, start_index=query.start_index,
+            count=query.count, count_given=True,
             projection=_projection(query.attributes, query.excluded),
+            use_cursor=query.cursor is not None, cursor=query.cursor or "",
         ),
         call.authorization,
     )
     resources = [render(jsonutil.loads(r), kind, call.base_url, query.attributes, query.excluded)
                  for r in reply.resources_json]
-    return scim_json({
+    body = {
         "schemas": [LIST_RESPONSE_URN],
         "totalResults": reply.total_results,
         "startIndex": query.start_index,
         "itemsPerPage": len(resources),
         "Resources": resources,
-    })
+    }
+    if query.cursor is not None:
+        # RFC 9865 §2: a cursor page carries its neighbours' cursors instead of a startIndex.
+        del body["startIndex"]
+        if reply.next_cursor:
+            body["nextCursor"] = reply.next_cursor
+        if reply.previous_cursor:
+            body["previousCursor"] = reply.previous_cursor
+    return scim_json(body)
 
 
 async def list_via_get(request: web.Request, call: Call, kind: str) -> web.Response:
@@ -81,8 +101,8 @@ async def get_resource(request: web.Request, call: Call, kind: str, rid: str) ->
         ),
         call.authorization,
     )
-    wanted = request.headers.get("If-None-Match")
-    if wanted is not None and (wanted.strip() == "*" or parse_version(wanted) == reply.version):
+    unchanged = parse_entity_tags(request.headers.get("If-None-Match"))
+    if unchanged is not None and unchanged.matches(reply.version):
         return web.Response(status=304, headers={"ETag": f'W/"{reply.version}"'})
     return _single(call, kind, reply, proj)
 
@@ -101,19 +121,41 @@ async def create_resource(request: web.Request, call: Call, kind: str) -> web.Re
     return _single(call, kind, reply, proj, status=201)
 
 
-def _expected(request: web.Request) -> dict[str, Any]:
-    version = parse_version(request.headers.get("If-Match"))
-    return {} if version is None else {"expected_version": version}
+async def _expected(request: web.Request, call: Call, kind: str, rid: str) -> dict[str, Any]:
+    """If-Match as the directory's `expected_version`; `*` (any current representation) adds no condition.
+
+    The directory compares one version in the write's transaction. For a header naming no version we
+    could have issued, or several, the current version is read first: the write then goes ahead only if
+    the header names it and it is still current when the write runs.
+    """
+    tags = parse_entity_tags(request.headers.get("If-Match"))
+    if tags is None or tags.any:
+        return {}
+    if len(tags.versions) == 1:
+        return {"expected_version": next(iter(tags.versions))}
+    current = await call.directory.call(
+        call.directory.stub.GetResource,
+        directory_pb2.GetResourceRequest(
+            connection_id=call.connection_id, resource_type=KIND[kind], id=rid,
+            projection=_projection(("id",), ()),
+        ),
+        call.authorization,
+    )
+    if current.version not in tags.versions:
+        raise errors.PreconditionFailed(f'resource version is W/"{current.version}", not one If-Match names')
+    return {"expected_version": current.version}
 
 
 async def replace_resource(request: web.Request, call: Call, kind: str, rid: str) -> web.Response:
     proj = _query_projection(request)
     body = await read_object(request, call.settings.max_body_bytes)
+    expected = await _expected(request, call, kind, rid)
     reply = await call.directory.call(
         call.directory.stub.ReplaceResource,
         directory_pb2.ReplaceResourceRequest(
-            connection_id=call.connection_id, resource_type=KIND[kind], id=rid, resource_json=jsonutil.dumps(body),
-            request_id=call.request_id, projection=_projection(*proj), **_expected(request),
+            connection_id=call.connection_id, resource_type=KIND[kind], id=rid,
+            resource_json=jsonutil.dumps(body), request_id=call.request_id, projection=_projection(*proj),
+            **expected,
         ),
         call.authorization,
     )
@@ -123,11 +165,13 @@ async def replace_resource(request: web.Request, call: Call, kind: str, rid: str
 async def patch_resource(request: web.Request, call: Call, kind: str, rid: str) -> web.Response:
     proj = _query_projection(request)
     body = await read_json(request, call.settings.max_body_bytes)
+    expected = await _expected(request, call, kind, rid)
     reply = await call.directory.call(
         call.directory.stub.PatchResource,
         directory_pb2.PatchResourceRequest(
-            connection_id=call.connection_id, resource_type=KIND[kind], id=rid, patch_json=jsonutil.dumps(body),
-            request_id=call.request_id, projection=_projection(*proj), **_expected(request),
+            connection_id=call.connection_id, resource_type=KIND[kind], id=rid,
+            patch_json=jsonutil.dumps(body), request_id=call.request_id, projection=_projection(*proj),
+            **expected,
         ),
         call.authorization,
     )
@@ -136,11 +180,12 @@ async def patch_resource(request: web.Request, call: Call, kind: str, rid: str) 
 
 
 async def delete_resource(request: web.Request, call: Call, kind: str, rid: str) -> web.Response:
+    expected = await _expected(request, call, kind, rid)
     await call.directory.call(
         call.directory.stub.DeleteResource,
         directory_pb2.DeleteResourceRequest(
             connection_id=call.connection_id, resource_type=KIND[kind], id=rid, request_id=call.request_id,
-            **_expected(request),
+            **expected,
         ),
         call.authorization,
     )

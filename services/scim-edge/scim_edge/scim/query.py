@@ -18,6 +18,8 @@ class ListQuery:
     count: int
     attributes: tuple[str, ...]
     excluded: tuple[str, ...]
+    # RFC 9865 §2: None pages by index; "" asks for the first cursor page; else a nextCursor/previousCursor.
+    cursor: str | None = None
 
 
 def _csv(value: Any) -> tuple[str, ...]:
@@ -50,6 +52,9 @@ def parse_list_query(params: Mapping[str, Any], *, default_count: int, max_resul
         raise errors.InvalidValue("sortOrder must be 'ascending' or 'descending'")
     # RFC 7644 §3.4.2.4: startIndex < 1 is read as 1; a negative count as 0; count above maxResults is capped.
     start = max(_int(_lookup(params, "startIndex"), "startIndex", 1), 1)
+    cursor = _lookup(params, "cursor")
+    if cursor is not None and _lookup(params, "startIndex") not in (None, ""):
+        raise errors.InvalidValue("send either cursor (RFC 9865) or startIndex (RFC 7644 §3.4.2.4), not both")
     count = min(max(_int(_lookup(params, "count"), "count", default_count), 0), max_results)
     return ListQuery(
         filter=str(_lookup(params, "filter") or ""),
@@ -59,6 +64,7 @@ def parse_list_query(params: Mapping[str, Any], *, default_count: int, max_resul
         count=count,
         attributes=_csv(_lookup(params, "attributes")),
         excluded=_csv(_lookup(params, "excludedAttributes")),
+        cursor=None if cursor is None else str(cursor),
     )
 
 
