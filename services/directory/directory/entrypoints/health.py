@@ -7,21 +7,27 @@ import contextlib
 import logging
 
 import asyncpg
-from grpc_health.v1 import health, health_pb2
+from grpc_health.v1 import health_pb2
+from grpc_health.v1._async import HealthServicer  # health.aio, which the typing stubs do not declare
+from suite_common.health import LIVENESS
 
 log = logging.getLogger(__name__)
 
 
 class HealthReporter:
     def __init__(self, pool: asyncpg.Pool, services: list[str], interval_s: float = 2.0) -> None:
-        self.servicer = health.aio.HealthServicer()
+        self.servicer = HealthServicer()
         self.pool = pool
         self.services = ["", *services]
         self.interval_s = interval_s
         self._closing = False
 
     async def _set(self, serving: bool) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        # A check that was in flight when shutdown began must not turn readiness back on.
+        serving = serving and not self._closing
+        status = health_pb2.HealthCheckResponse.NOT_SERVING
+        if serving:
+            status = health_pb2.HealthCheckResponse.SERVING
         for name in self.services:
             await self.servicer.set(name, status)
 
@@ -30,11 +36,12 @@ class HealthReporter:
             async with asyncio.timeout(2.0), self.pool.acquire() as conn:
                 await conn.fetchval("SELECT 1")
             return True
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        except Exception as exc:  # any failure means "not ready"
             log.warning("database health check failed", extra={"error": str(exc)})
             return False
 
     async def run(self) -> None:
+        await self.servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         while not self._closing:
             await self._set(await self.check_once())
             await asyncio.sleep(self.interval_s)
