@@ -1,0 +1,303 @@
+"""One benchmark run: systems up, dataset in, every operation on every target, lag, SPEC, RSS, profiles."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import asyncpg
+
+from bench.clients import HttpTarget
+from bench.dataset import Dataset, load_ours
+from bench.env import Infra, suite_stack, vm_hwm_kib
+from bench.lag import LagTest
+from bench.load import Action, Counter, Summary, closed_loop
+from bench.noise import NoiseMeter
+from bench.okta_spec import run_spec
+from bench.ops import Ctx, Op, operations
+from bench.peer import Peer, start_peer
+from bench.profile import py_spy, record, summarise
+from bench.targets import evaluate
+
+if TYPE_CHECKING:
+    from bench.run import Config
+
+from tests.support.admin import Admin
+from tests.support.stack import Stack
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class Harness:
+    def __init__(
+        self, cfg: Config, infra: Infra, results: dict[str, Any], log: Callable[[str], None]
+    ) -> None:
+        self.cfg = cfg
+        self.infra = infra
+        self.results = results
+        self.log = log
+        self.ds = Dataset.of(cfg.users)
+        self.exit = ExitStack()
+        self.stack: Stack | None = None
+        self.peer: Peer | None = None
+        self.meter = NoiseMeter([])
+
+    def close(self) -> None:
+        if self.peer is not None:
+            self.peer.stop()
+        self.exit.close()
+
+    # -- setup ---------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        cfg, ds = self.cfg, self.ds
+        self.results["dataset"] = {"users": ds.users, "group_sizes": list(ds.group_sizes)}
+        self.log(
+            f"starting our stack (durable PostgreSQL, NATS, edge + directory + portal-actions); dataset {ds}"
+        )
+        self.stack = stack = self.exit.enter_context(suite_stack(self.infra))
+        assert self.infra.pg.process is not None and self.infra.nats.process is not None
+        for pid in [
+            self.infra.pg.process.pid,
+            self.infra.nats.process.pid,
+            *(p.pid for p in stack.edges + stack.directories + stack.portals),
+        ]:
+            self.meter.add_root(pid)
+        admin = Admin(stack)
+        try:
+            tenant = await admin.enable("bench", "store", on_create="employee", on_deactivate="remove")
+            lag_tenant = await admin.enable(
+                "bench-lag", "store", on_create="employee", on_deactivate="remove"
+            )
+        finally:
+            await admin.close()
+        peer_task: asyncio.Future[Peer] | None = None
+        if not cfg.skip_peer:
+            # The peer loads in its own process while we COPY ours; both load times are reported.
+            self.log("starting scim2-server (uvicorn, 1 worker) and loading its dataset in-process")
+            peer_task = asyncio.get_running_loop().run_in_executor(
+                None, start_peer, ds, self.infra.workdir / "scim2-server.log"
+            )
+        load_s = await load_ours(self.infra.dsn, tenant.connection_id, ds)
+        self.log(f"ours: dataset COPY'd in {load_s:.1f}s")
+        self.results["load"] = {"ours_copy_s": load_s}
+        if peer_task is not None:
+            self.peer = await peer_task
+            self.meter.add_root(self.peer.pid)
+            self.results["load"]["peer_inprocess_s"] = self.peer.load_s
+            self.log(f"scim2-server: dataset loaded, port open after {self.peer.load_s:.1f}s")
+        async with asyncpg.create_pool(self.infra.dsn, min_size=4, max_size=16) as pool:
+            await pool.execute(
+                "CREATE TABLE IF NOT EXISTS public.bench_outbox (LIKE directory.outbox INCLUDING ALL)"
+            )
+            connector = aiohttp.TCPConnector(limit=0, force_close=False)
+            async with aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=300)
+            ) as http:
+                ours = HttpTarget(
+                    "ours",
+                    f"{stack.edge_url}/scim/v2/{tenant.base_url.split('/scim/v2/', 1)[1]}",
+                    {"Authorization": f"Bearer {tenant.token}"},
+                    http,
+                )
+                targets: dict[str, HttpTarget] = {"ours": ours}
+                if self.peer is not None:
+                    targets["scim2-server"] = HttpTarget("scim2-server", f"{self.peer.url}/v2", {}, http)
+                ctx = Ctx(ds, tenant.connection_id)
+                await self.run_operations(targets, pool, ctx)
+                lag = HttpTarget(
+                    "ours",
+                    f"{stack.edge_url}/scim/v2/{lag_tenant.base_url.split('/scim/v2/', 1)[1]}",
+                    {"Authorization": f"Bearer {lag_tenant.token}"},
+                    http,
+                )
+                await self.run_lag(lag, lag_tenant.connection_id)
+                await self.run_spec(targets)
+                self.record_rss()
+                self.results["targets"] = evaluate(self.results)
+                if cfg.profile:
+                    await self.profile_misses(targets, pool, ctx)
+
+    # -- operations ----------------------------------------------------------------------------------
+
+    async def settle(self, pool: asyncpg.Pool, timeout_s: float = 60.0) -> None:
+        """Wait until our outbox is empty, so one operation's events are not processed during the next."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if await pool.fetchval("SELECT count(*) FROM directory.outbox") == 0:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.3)  # the consumer's last batch
+
+    def _actions(
+        self, op: Op, targets: dict[str, HttpTarget], pool: asyncpg.Pool, ctx: Ctx
+    ) -> dict[str, Action]:
+        actions: dict[str, Action] = {}
+        for name in op.targets:
+            if name == "asyncpg":
+                if op.pg is not None:
+                    actions[name] = op.pg(pool, ctx)
+            elif name in targets:
+                actions[name] = op.http(targets[name], ctx)
+        return actions
+
+    async def run_operations(self, targets: dict[str, HttpTarget], pool: asyncpg.Pool, ctx: Ctx) -> None:
+        cfg = self.cfg
+        out: dict[str, Any] = {}
+        self.results["operations"] = out
+        for op in operations(self.ds):
+            if cfg.only and op.key not in cfg.only:
+                continue
+            actions = self._actions(op, targets, pool, ctx)
+            counters = {name: Counter() for name in actions}
+            summaries = {name: Summary() for name in actions}
+            self.log(f"{op.key}: {op.title} (c={op.concurrency}; {', '.join(actions)})")
+            if op.verify is not None:
+                for name in actions:
+                    if name in targets:
+                        await op.verify(targets[name], ctx)
+            multiple = 2 if op.concurrency == 1 else 1
+            warm_max = 10 if op.max_requests else None
+            for name, action in actions.items():
+                await closed_loop(
+                    action,
+                    counters[name],
+                    concurrency=op.concurrency,
+                    duration_s=cfg.warmup_s,
+                    max_requests=warm_max,
+                    multiple_of=multiple,
+                )
+            order = list(actions)
+            for r in range(cfg.runs):
+                # Rotate the order each run, so slow drifts in background load hit every target alike.
+                for name in order[r % len(order) :] + order[: r % len(order)]:
+                    before = self.meter.snapshot()
+                    res = await closed_loop(
+                        actions[name],
+                        counters[name],
+                        concurrency=op.concurrency,
+                        duration_s=cfg.run_s,
+                        max_requests=op.max_requests,
+                        multiple_of=multiple,
+                    )
+                    res.foreign_cpu_pct = self.meter.foreign_pct(before, self.meter.snapshot(), res.elapsed_s)
+                    summaries[name].runs.append(res)
+                    if "write" in op.tags or op.concurrency == 1:
+                        await self.settle(pool)
+            await self.settle(pool)
+            out[op.key] = {
+                "title": op.title,
+                "concurrency": op.concurrency,
+                "note": op.note,
+                "tags": sorted(op.tags),
+                "targets": {n: s.to_json() for n, s in summaries.items()},
+            }
+            for name, s in summaries.items():
+                med, lo, hi = s.throughput
+                self.log(
+                    f"   {name:13s} {med:8.1f} req/s ({lo:.1f}-{hi:.1f})  p50 {s.p50_ms[0]:7.2f} ms  "
+                    f"p99 {s.p99_ms[0]:7.2f} ms  errors {s.errors} {s.first_error[:120]}"
+                )
+
+    # -- lag, SPEC, RSS ------------------------------------------------------------------------------
+
+    async def run_lag(self, target: HttpTarget, connection_id: str) -> None:
+        cfg = self.cfg
+        test = LagTest(target, self.infra.dsn, connection_id)
+        self.log(f"lag: POST /Users at {cfg.lag_rate:.0f}/s for {cfg.lag_s:.0f}s, {cfg.lag_runs} runs")
+        await test.run(cfg.lag_rate, 1.0)  # warm-up
+        runs = []
+        for _ in range(cfg.lag_runs):
+            before = self.meter.snapshot()
+            t0 = time.perf_counter()
+            r = await test.run(cfg.lag_rate, cfg.lag_s)
+            r.foreign_cpu_pct = self.meter.foreign_pct(
+                before, self.meter.snapshot(), time.perf_counter() - t0
+            )
+            runs.append(r.to_json())
+            j = runs[-1]
+            self.log(
+                f"   achieved {j['achieved_rps']:.0f}/s, POST p50 {j['post_p50_ms']:.1f} ms p99 "
+                f"{j['post_p99_ms']:.1f} ms; lag p50 {j['lag_p50_ms']:.1f} ms p99 {j['lag_p99_ms']:.1f} ms; "
+                f"missing {j['accounts_missing']}, errors {j['errors']}"
+            )
+        self.results["lag"] = {"rate": cfg.lag_rate, "duration_s": cfg.lag_s, "runs": runs}
+
+    async def run_spec(self, targets: dict[str, HttpTarget]) -> None:
+        out: dict[str, Any] = {}
+        for name, target in targets.items():
+            for under_load in (False, True):
+                label = f"{name}/{'load' if under_load else 'idle'}"
+                times, load = await run_spec(
+                    target, self.ds.users, self.cfg.spec_repeats, under_load=under_load
+                )
+                entry = times.to_json()
+                if load is not None:
+                    entry["background_rps"] = load.throughput
+                    entry["background_errors"] = load.errors
+                out[label] = entry
+                self.log(
+                    f"SPEC {label}: slowest step {entry['max_ms']:.1f} ms; failures {len(times.failures)}"
+                )
+        self.results["spec"] = out
+
+    def record_rss(self) -> None:
+        assert self.stack is not None
+        rss: dict[str, int | None] = {
+            "scim-edge": vm_hwm_kib(self.stack.edges[0].pid),
+            "directory": vm_hwm_kib(self.stack.directories[0].pid),
+            "portal-actions": vm_hwm_kib(self.stack.portals[0].pid),
+        }
+        if self.peer is not None:
+            rss["scim2-server"] = vm_hwm_kib(self.peer.pid)
+        self.results["peak_rss_kib"] = rss
+
+    # -- profiles of misses --------------------------------------------------------------------------
+
+    async def profile_misses(self, targets: dict[str, HttpTarget], pool: asyncpg.Pool, ctx: Ctx) -> None:
+        if py_spy() is None:
+            self.log("py-spy not installed: no profiles of the missed targets")
+            return
+        assert self.stack is not None
+        missed = {op for t in self.results["targets"] if not t["met"] for op in t.get("profile_ops", [])}
+        ops = {op.key: op for op in operations(self.ds)}
+        procs = {
+            "scim-edge": self.stack.edges[0].pid,
+            "directory": self.stack.directories[0].pid,
+            "portal-actions": self.stack.portals[0].pid,
+        }
+        out: dict[str, str] = {}
+        RESULTS.mkdir(exist_ok=True)
+        for key in sorted(missed):
+            if key == "lag":
+                run = LagTest(targets["ours"], self.infra.dsn, ctx.connection_id)
+                work: Any = run.run(self.cfg.lag_rate, 6.0)
+            elif key in ops and "ours" in targets:
+                op = ops[key]
+                work = closed_loop(
+                    op.http(targets["ours"], ctx),
+                    Counter(),
+                    concurrency=op.concurrency,
+                    duration_s=6.0,
+                    multiple_of=2 if op.concurrency == 1 else 1,
+                )
+            else:
+                continue
+            self.log(f"profiling {key} with py-spy (edge, directory, portal-actions)")
+            files = {name: RESULTS / f"profile-{key}-{name}.txt" for name in procs}
+            recorders = [record(pid, 5.0, files[name].with_suffix(".raw")) for name, pid in procs.items()]
+            await asyncio.gather(work, *recorders)
+            text = []
+            for name in procs:
+                raw = files[name].with_suffix(".raw")
+                summary = summarise(raw) if raw.exists() else "  (py-spy failed)\n"
+                text.append(f"{name}:\n{summary}")
+                raw.unlink(missing_ok=True)
+            out[key] = "\n".join(text)
+            await self.settle(pool)
+        self.results["profiles"] = out
