@@ -9,7 +9,7 @@ from typing import Any
 PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "payloads"
 
 
-def payload(name: str, replace: dict[str, str] | None = None) -> Any:
+def payload(name: str, replace: dict[str, str] | None = None) -> dict[str, Any]:
     """The JSON of `<name>.json`; each key of `replace` found in the text becomes its value.
 
     Replacing in the text rather than in the parsed document also reaches ids inside paths such as
@@ -18,4 +18,6 @@ def payload(name: str, replace: dict[str, str] | None = None) -> Any:
     text = (PAYLOADS / f"{name}.json").read_text()
     for old, new in (replace or {}).items():
         text = text.replace(old, new)
-    return json.loads(text)
+    body = json.loads(text)
+    assert isinstance(body, dict), name
+    return body
