@@ -9,11 +9,13 @@ from pathlib import Path
 
 import asyncpg
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer  # health.aio, which the typing stubs do not declare
 from scimsuite.portal.v1 import portal_pb2_grpc
 from suite_common.migrations import apply_migrations
 from suite_common.nats_connect import connect_forever
 from suite_common.pg import create_pool
+from suite_common.streams import EventStreams
 
 from portal_actions.adapters.nats.consumer import EventConsumer
 from portal_actions.config import Settings
@@ -43,16 +45,20 @@ class PortalActionsApp:
     async def shutdown(self) -> None:
         self._stop.set()
 
-    async def _health_loop(self, servicer: health.aio.HealthServicer, pool: asyncpg.Pool, nc_ok: list[bool]) -> None:
+    async def _health_loop(self, servicer: HealthServicer, pool: asyncpg.Pool, nc_ok: list[bool]) -> None:
         while not self._stop.is_set():
             try:
                 async with asyncio.timeout(2.0), pool.acquire() as conn:
                     await conn.fetchval("SELECT 1")
                 db_ok = True
-            except Exception:  # noqa: BLE001 - any failure means "not serving"
+            except Exception:
                 db_ok = False
             serving = db_ok and nc_ok[0]
-            status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+            status = (
+                health_pb2.HealthCheckResponse.SERVING
+                if serving
+                else health_pb2.HealthCheckResponse.NOT_SERVING
+            )
             await servicer.set("", status)
             await servicer.set("scimsuite.portal.v1.PortalAdmin", status)
             with contextlib.suppress(TimeoutError):
@@ -62,8 +68,10 @@ class PortalActionsApp:
         s = self.settings
         pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
         server = grpc.aio.server()
-        health_servicer = health.aio.HealthServicer()
-        portal_pb2_grpc.add_PortalAdminServicer_to_server(PortalAdminServicer(PortalAdmin(pool), s.admin_token), server)
+        health_servicer = HealthServicer()
+        portal_pb2_grpc.add_PortalAdminServicer_to_server(
+            PortalAdminServicer(PortalAdmin(pool), s.admin_token), server
+        )
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         self.bound_port = server.add_insecure_port(s.grpc_listen)
         await server.start()
@@ -72,11 +80,18 @@ class PortalActionsApp:
             await server.stop(0)
             await pool.close()
             return
-        handlers = EventHandlers(pool, nc)
+        names = EventStreams(s.stream_name, s.events_subject_prefix)
+        handlers = EventHandlers(pool, nc, names)
         self.consumer = EventConsumer(
-            nc, stream=s.stream_name, durable=s.consumer_name, handler=handlers.apply,
-            dead_letter=handlers.dead_letter, batch=s.fetch_batch, max_deliveries=s.max_deliveries,
-            ack_wait_s=s.ack_wait_s, concurrency=max(s.db_pool_max - 1, 1),
+            nc,
+            names=names,
+            durable=s.consumer_name,
+            handler=handlers.apply,
+            dead_letter=handlers.dead_letter,
+            batch=s.fetch_batch,
+            max_deliveries=s.max_deliveries,
+            ack_wait_s=s.ack_wait_s,
+            concurrency=max(s.db_pool_max - 1, 1),
         )
         consumer_task = asyncio.create_task(self.consumer.run())
         nc_ok = [True]
@@ -98,7 +113,7 @@ class PortalActionsApp:
             await server.stop(s.shutdown_grace_s)
             try:
                 await asyncio.wait_for(nc.drain(), s.shutdown_grace_s)
-            except Exception:  # noqa: BLE001 - a drain that cannot finish must not keep the pod alive
+            except Exception:
                 await nc.close()
             await pool.close()
             log.info("portal-actions stopped")

@@ -18,6 +18,7 @@ class Settings:
     db_pool_min: int
     db_pool_max: int
     stream_name: str
+    events_subject_prefix: str
     consumer_name: str
     fetch_batch: int
     max_deliveries: int
@@ -37,6 +38,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_min=env_int(env, "PORTAL_DB_POOL_MIN", 2),
         db_pool_max=env_int(env, "PORTAL_DB_POOL_MAX", 10),
         stream_name=env_str(env, "EVENTS_STREAM", "SCIM_EVENTS"),
+        events_subject_prefix=env_str(env, "EVENTS_SUBJECT_PREFIX", "scim"),
         consumer_name=env_str(env, "PORTAL_CONSUMER", "portal-actions"),
         fetch_batch=env_int(env, "PORTAL_FETCH_BATCH", 64),
         max_deliveries=env_int(env, "PORTAL_MAX_DELIVERIES", 5),

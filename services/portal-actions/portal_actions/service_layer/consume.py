@@ -7,18 +7,21 @@ import logging
 import asyncpg
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from suite_common.streams import EventStreams
 
-from portal_actions.adapters.postgres import tracking
+from portal_actions.adapters.postgres import Conn, audit, mirror, tracking
 from portal_actions.domain.events import DirectoryEvent
+from portal_actions.service_layer.actions import cause_of
 from portal_actions.service_layer.apply_event import apply_event
 
 log = logging.getLogger(__name__)
 
 
 class EventHandlers:
-    def __init__(self, pool: asyncpg.Pool, nc: Client) -> None:
+    def __init__(self, pool: asyncpg.Pool, nc: Client, names: EventStreams) -> None:
         self.pool = pool
         self.nc = nc
+        self.names = names
 
     async def apply(self, data: bytes) -> None:
         event = DirectoryEvent.decode(data)
@@ -26,16 +29,51 @@ class EventHandlers:
             await conn.execute("SET LOCAL lock_timeout = 5000")
             outcome = await apply_event(conn, event)
         if outcome.applied and outcome.actions:
-            log.info("event applied", extra={"event_id": event.event_id, "event_type": event.event_type,
-                                             "workspace": event.workspace_id, "portal": event.portal,
-                                             "actions": outcome.actions})
+            log.info(
+                "event applied",
+                extra={
+                    "event_id": event.event_id,
+                    "event_type": event.event_type,
+                    "workspace": event.workspace_id,
+                    "portal": event.portal,
+                    "actions": outcome.actions,
+                },
+            )
 
     async def dead_letter(self, msg: Msg, error: str, deliveries: int) -> None:
         event_id = (msg.headers or {}).get("Nats-Msg-Id", "") or f"seq-{msg.metadata.sequence.stream}"
-        suffix = msg.subject.removeprefix("scim.events.")
         await self.nc.jetstream().publish(
-            f"scim.deadletter.{suffix}", msg.data,
-            headers={"Nats-Msg-Id": f"dlq-{event_id}", "Scim-Error": error[:1000], "Scim-Original-Subject": msg.subject},
+            self.names.dead_letter_subject(self.names.suffix_of(msg.subject)),
+            msg.data,
+            headers={
+                "Nats-Msg-Id": f"dlq-{event_id}",
+                "Scim-Error": error[:1000],
+                "Scim-Original-Subject": msg.subject,
+            },
         )
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             await tracking.record_dead_letter(conn, event_id, msg.subject, error, deliveries, msg.data)
+            await _audit_failure(conn, msg.data, error)
+
+
+async def _audit_failure(conn: Conn, data: bytes, error: str) -> None:
+    """A failed event shows in the portal's audit with its reason, next to the user it concerned."""
+    try:
+        event = DirectoryEvent.decode(data)
+    except Exception:
+        return
+    user_id = event.resource_id if event.kind == "User" else None
+    user_name = None
+    if user_id is not None:
+        user_name = (
+            await mirror.user_name_of(conn, user_id) or str((event.state or {}).get("userName") or "") or None
+        )
+    await audit.record(
+        conn,
+        cause_of(event),
+        action="apply-event",
+        result="failed",
+        detail=error[:1000],
+        user_id=user_id,
+        user_name=user_name,
+    )

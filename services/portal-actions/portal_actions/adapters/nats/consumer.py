@@ -35,7 +35,7 @@ class EventConsumer:
         self,
         nc: Client,
         *,
-        stream: str,
+        names: streams.EventStreams,
         durable: str,
         handler: Handler,
         dead_letter: DeadLetterSink,
@@ -45,7 +45,7 @@ class EventConsumer:
         concurrency: int,
     ) -> None:
         self.nc = nc
-        self.stream = stream
+        self.names = names
         self.durable = durable
         self.handler = handler
         self.dead_letter = dead_letter
@@ -65,19 +65,25 @@ class EventConsumer:
         js = self.nc.jetstream()
         while not self._stopping.is_set():
             try:
-                await streams.ensure_stream(js, self.stream, streams.EVENTS_SUBJECTS, 3600.0)
-                await streams.ensure_stream(js, streams.DEAD_LETTER_STREAM, streams.DEAD_LETTER_SUBJECTS, 3600.0)
+                await streams.ensure_stream(js, self.names.stream, [self.names.events_filter], 3600.0)
+                await streams.ensure_stream(
+                    js, self.names.dead_letter_stream, [self.names.dead_letter_filter], 3600.0
+                )
                 sub = await js.pull_subscribe(
-                    "scim.events.>",
+                    self.names.events_filter,
                     durable=self.durable,
-                    stream=self.stream,
+                    stream=self.names.stream,
                     config=ConsumerConfig(
-                        durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s,
-                        deliver_policy=DeliverPolicy.ALL, max_ack_pending=4096, max_deliver=-1,
+                        durable_name=self.durable,
+                        ack_policy=AckPolicy.EXPLICIT,
+                        ack_wait=self.ack_wait_s,
+                        deliver_policy=DeliverPolicy.ALL,
+                        max_ack_pending=4096,
+                        max_deliver=-1,
                     ),
                 )
                 break
-            except Exception as exc:  # noqa: BLE001 - JetStream not ready yet: retry
+            except Exception as exc:
                 log.warning("cannot subscribe yet", extra={"error": str(exc)})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), 1.0)
@@ -96,7 +102,7 @@ class EventConsumer:
                 msgs = await sub.fetch(self.batch, timeout=1.0)
             except (FetchTimeoutError, TimeoutError):
                 continue
-            except Exception as exc:  # noqa: BLE001 - NATS reconnecting: try again shortly
+            except Exception as exc:
                 log.warning("fetch failed", extra={"error": str(exc)})
                 await asyncio.sleep(0.5)
                 continue
@@ -105,8 +111,10 @@ class EventConsumer:
     async def _handle(self, msg: Msg) -> None:
         async with self.limit:
             with tracer.start_as_current_span(
-                "portal-actions apply", context=telemetry.extract(dict(msg.headers or {})),
-                kind=trace.SpanKind.CONSUMER, attributes={"messaging.destination.name": msg.subject},
+                "portal-actions apply",
+                context=telemetry.extract(dict(msg.headers or {})),
+                kind=trace.SpanKind.CONSUMER,
+                attributes={"messaging.destination.name": msg.subject},
             ):
                 await self._process(msg)
 
@@ -118,13 +126,13 @@ class EventConsumer:
             with contextlib.suppress(Exception):
                 await msg.nak(delay=1.0)
             return
-        except Exception as exc:  # noqa: BLE001 - a poison message must not stop the stream
+        except Exception as exc:
             deliveries = msg.metadata.num_delivered if msg.metadata else 1
             if deliveries >= self.max_deliveries:
                 log.error("event dead-lettered", extra={"subject": msg.subject, "error": repr(exc)})
                 try:
                     await self.dead_letter(msg, repr(exc), deliveries)
-                except Exception:  # noqa: BLE001 - cannot record: keep it for redelivery instead of losing it
+                except Exception:
                     log.exception("dead-lettering failed; will retry")
                     with contextlib.suppress(Exception):
                         await msg.nak(delay=1.0)
