@@ -15,7 +15,9 @@ from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, 
 from suite_common.migrations import apply_migrations
 from suite_common.pg import create_pool
 
+from directory.adapters.postgres.secrets import shared_secret
 from directory.config import Settings
+from directory.domain.cursors import CursorCodec
 from directory.entrypoints.grpc_admin import AdminServicer
 from directory.entrypoints.grpc_directory import DirectoryServicer
 from directory.entrypoints.grpc_servers import GrpcServers
@@ -23,6 +25,7 @@ from directory.entrypoints.health import HealthReporter
 from directory.relay.metrics import OutboxMetrics
 from directory.relay.outbox_relay import OutboxRelay
 from directory.service_layer.admin import AdminService
+from directory.service_layer.cursor_listing import CursorLister
 from directory.service_layer.resources import ResourceService
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,18 @@ async def migrate(database_url: str) -> list[str]:
         return await apply_migrations(conn, MIGRATIONS, "directory")
     finally:
         await conn.close()
+
+
+async def cursor_lister(pool: asyncpg.Pool, settings: Settings) -> CursorLister | None:
+    """RFC 9865 cursor paging, sealed with CURSOR_SECRET or else the database's shared secret, so that
+    any replica opens a cursor another issued; None when CURSOR_TIMEOUT_SECONDS turns cursors off."""
+    if settings.cursor_timeout_s <= 0:
+        return None
+    secret = settings.cursor_secret.encode()
+    if not secret:
+        async with pool.acquire() as conn:
+            secret = await shared_secret(conn, "cursor")
+    return CursorLister(pool, CursorCodec(secret, settings.cursor_timeout_s))
 
 
 class DirectoryApp:
@@ -56,7 +71,7 @@ class DirectoryApp:
         servers = GrpcServers([GrpcServerMetrics(self.registry)], separate_admin=bool(s.admin_listen))
         health = HealthReporter(pool, ["scimsuite.directory.v1.DirectoryService", "scimsuite.admin.v1.DirectoryAdmin"])
         directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
-            DirectoryServicer(pool, ResourceService(pool)), servers.data
+            DirectoryServicer(pool, ResourceService(pool), await cursor_lister(pool, s)), servers.data
         )
         admin_pb2_grpc.add_DirectoryAdminServicer_to_server(
             AdminServicer(AdminService(pool, s.public_base_url), s.admin_token), servers.admin
@@ -66,6 +81,7 @@ class DirectoryApp:
         self.bound_port, self.admin_port = servers.bind(s.grpc_listen, s.admin_listen)
         relay = OutboxRelay(
             pool, s.database_url, s.nats_url, stream=s.stream_name, duplicate_window_s=s.stream_duplicate_window_s,
+            subject_prefix=s.events_subject_prefix,
             batch_size=s.relay_batch_size, poll_interval_s=s.relay_poll_interval_s,
         )
         metrics_server = MetricsServer(self.registry, listen_host(s.grpc_listen), s.metrics_port)

@@ -19,6 +19,7 @@ class Settings:
     db_pool_min: int
     db_pool_max: int
     stream_name: str
+    events_subject_prefix: str
     stream_duplicate_window_s: float
     relay_batch_size: int
     relay_poll_interval_s: float
@@ -26,6 +27,10 @@ class Settings:
     log_level: str
     # Empty: the admin API shares the data port. Set in Kubernetes so NetworkPolicy can keep them apart.
     admin_listen: str = ""
+    # RFC 9865 cursors. Empty secret: the one migration 0003 generated in the database, which every replica
+    # shares. A timeout of 0 turns cursor paging off (ServiceProviderConfig then says cursor: false).
+    cursor_secret: str = ""
+    cursor_timeout_s: int = 3600
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -40,10 +45,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_min=env_int(env, "DIRECTORY_DB_POOL_MIN", 2),
         db_pool_max=env_int(env, "DIRECTORY_DB_POOL_MAX", 20),
         stream_name=env_str(env, "EVENTS_STREAM", "SCIM_EVENTS"),
+        events_subject_prefix=env_str(env, "EVENTS_SUBJECT_PREFIX", "scim"),
         stream_duplicate_window_s=env_float(env, "EVENTS_DUPLICATE_WINDOW_SECONDS", 3600.0),
         relay_batch_size=env_int(env, "OUTBOX_RELAY_BATCH", 256),
         relay_poll_interval_s=env_float(env, "OUTBOX_RELAY_POLL_SECONDS", 1.0),
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
         admin_listen=env_str(env, "DIRECTORY_ADMIN_LISTEN", ""),
+        cursor_secret=env_str(env, "CURSOR_SECRET", ""),
+        cursor_timeout_s=env_int(env, "CURSOR_TIMEOUT_SECONDS", 3600),
     )

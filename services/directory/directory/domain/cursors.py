@@ -6,7 +6,7 @@ directory replica that shares the secret opens any other's cursors.
 
 The query a cursor was made for (connection, resource type, filter, sortBy, sortOrder) is not
 written into it but mixed into its HMAC, so a cursor replayed with another query fails the check
-and is answered `invalidCursor` (RFC 9865 §2.2), exactly like a tampered one.
+and is answered `invalidCursor` (RFC 9865), exactly like a tampered one.
 
 Format: `base64url(payload) "." base64url(HMAC-SHA256)`, unpadded, so it uses only the RFC 3986
 §2.3 unreserved characters that RFC 9865 §2 allows in a cursor.

@@ -17,6 +17,7 @@ from suite_common.pg import CONNECTION_ERRORS
 
 from directory.adapters.postgres import tenants
 from directory.domain.tenancy import ConnectionContext, bearer_from_header
+from directory.service_layer.cursor_listing import CursorLister
 from directory.service_layer.resources import Projection, RequestInfo, ResourceService
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,12 @@ def _object(raw: bytes) -> dict[str, Any]:
 
 
 class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
-    def __init__(self, pool: asyncpg.Pool, service: ResourceService) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, service: ResourceService, lister: CursorLister | None = None
+    ) -> None:
         self.pool = pool
         self.service = service
+        self.lister = lister  # None: RFC 9865 cursors are not offered
 
     async def _authenticate(self, context: Context, connection_id: str) -> ConnectionContext:
         header = dict(context.invocation_metadata() or ()).get("authorization", "")
@@ -92,6 +96,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             return directory_pb2.DescribeConnectionResponse(
                 connection_id=ctx.connection_id, workspace_id=ctx.workspace_id, portal=ctx.portal,
                 custom_schemas_json=jsonutil.dumps(list(ctx.custom_schemas)),
+                cursor_timeout_seconds=self.lister.codec.timeout_s if self.lister else 0,
             )
 
         return await self._run(context, call)
@@ -105,7 +110,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 ctx, _kind(request.resource_type), _object(request.resource_json),
                 RequestInfo(request.request_id, "POST"), _projection(request.projection),
             )
-            return directory_pb2.ResourceResponse(resource_json=jsonutil.dumps(stored.resource), version=stored.version)
+            return directory_pb2.ResourceResponse(
+                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+            )
 
         return await self._run(context, call)
 
@@ -114,8 +121,12 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> directory_pb2.ResourceResponse:
         async def call() -> directory_pb2.ResourceResponse:
             ctx = await self._authenticate(context, request.connection_id)
-            stored = await self.service.get(ctx, _kind(request.resource_type), request.id, _projection(request.projection))
-            return directory_pb2.ResourceResponse(resource_json=jsonutil.dumps(stored.resource), version=stored.version)
+            stored = await self.service.get(
+                ctx, _kind(request.resource_type), request.id, _projection(request.projection)
+            )
+            return directory_pb2.ResourceResponse(
+                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+            )
 
         return await self._run(context, call)
 
@@ -129,7 +140,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 ctx, _kind(request.resource_type), request.id, _object(request.resource_json), expected,
                 RequestInfo(request.request_id, "PUT"), _projection(request.projection),
             )
-            return directory_pb2.ResourceResponse(resource_json=jsonutil.dumps(stored.resource), version=stored.version)
+            return directory_pb2.ResourceResponse(
+                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+            )
 
         return await self._run(context, call)
 
@@ -143,7 +156,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 ctx, _kind(request.resource_type), request.id, _body(request.patch_json), expected,
                 RequestInfo(request.request_id, "PATCH"), _projection(request.projection),
             )
-            return directory_pb2.ResourceResponse(resource_json=jsonutil.dumps(stored.resource), version=stored.version)
+            return directory_pb2.ResourceResponse(
+                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+            )
 
         return await self._run(context, call)
 
@@ -154,7 +169,8 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             ctx = await self._authenticate(context, request.connection_id)
             expected = request.expected_version if request.HasField("expected_version") else None
             await self.service.delete(
-                ctx, _kind(request.resource_type), request.id, expected, RequestInfo(request.request_id, "DELETE")
+                ctx, _kind(request.resource_type), request.id, expected,
+                RequestInfo(request.request_id, "DELETE"),
             )
             return directory_pb2.DeleteResourceResponse()
 
@@ -165,6 +181,8 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> directory_pb2.ListResourcesResponse:
         async def call() -> directory_pb2.ListResourcesResponse:
             ctx = await self._authenticate(context, request.connection_id)
+            if request.use_cursor:
+                return await self._list_by_cursor(ctx, request)
             start = max(request.start_index, 1)
             listing = await self.service.list(
                 ctx, _kind(request.resource_type), filter_text=request.filter, sort_by=request.sort_by,
@@ -178,3 +196,18 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             )
 
         return await self._run(context, call)
+
+    async def _list_by_cursor(
+        self, ctx: ConnectionContext, request: directory_pb2.ListResourcesRequest
+    ) -> directory_pb2.ListResourcesResponse:
+        if self.lister is None:
+            raise errors.NotImplementedByUs("cursor pagination (RFC 9865) is not enabled")
+        page = await self.lister.list(
+            ctx, _kind(request.resource_type), filter_text=request.filter, sort_by=request.sort_by,
+            descending=request.sort_descending, cursor=request.cursor, limit=max(request.count, 0),
+            projection=_projection(request.projection),
+        )
+        return directory_pb2.ListResourcesResponse(
+            resources_json=[jsonutil.dumps(r) for r in page.resources], total_results=page.total,
+            next_cursor=page.next_cursor, previous_cursor=page.previous_cursor,
+        )

@@ -16,12 +16,16 @@ from scim_edge.http.context import Call
 from scim_edge.http.responses import scim_json
 
 
-async def _resources(call: Call) -> list[ResourceSchema]:
-    reply = await call.directory.call(
+async def _describe(call: Call) -> directory_pb2.DescribeConnectionResponse:
+    return await call.directory.call(
         call.directory.stub.DescribeConnection,
         directory_pb2.DescribeConnectionRequest(connection_id=call.connection_id),
         call.authorization,
     )
+
+
+async def _resources(call: Call) -> list[ResourceSchema]:
+    reply = await _describe(call)
     custom = tuple(Schema.from_schema_json(s) for s in jsonutil.loads(reply.custom_schemas_json or b"[]"))
     return [extend(USER_RESOURCE, custom), GROUP_RESOURCE]
 
@@ -37,8 +41,14 @@ def _list(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def service_provider_config(call: Call) -> web.Response:
-    await _resources(call)  # authenticates the caller for this connection
+    connection = await _describe(call)  # also authenticates the caller for this connection
     s = call.settings
+    # RFC 9865: cursors are offered when the directory seals them; index paging stays the default.
+    pagination: dict[str, Any] = {"cursor": connection.cursor_timeout_seconds > 0, "index": True,
+                                  "defaultPaginationMethod": "index", "defaultPageSize": s.default_count,
+                                  "maxPageSize": s.max_results}
+    if connection.cursor_timeout_seconds > 0:
+        pagination["cursorTimeout"] = connection.cursor_timeout_seconds
     return scim_json({
         "schemas": [SPC_URN],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
@@ -48,8 +58,7 @@ async def service_provider_config(call: Call) -> web.Response:
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},
-        "pagination": {"cursor": False, "index": True, "defaultPaginationMethod": "index",
-                       "defaultPageSize": s.default_count, "maxPageSize": s.max_results},
+        "pagination": pagination,
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",

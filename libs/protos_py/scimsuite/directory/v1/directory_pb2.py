@@ -24,41 +24,41 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&scimsuite/directory/v1/directory.proto\x12\x16scimsuite.directory.v1\"I\n\x0fScimErrorDetail\x12\x13\n\x0bhttp_status\x18\x01 \x01(\x05\x12\x11\n\tscim_type\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"=\n\nProjection\x12\x12\n\nattributes\x18\x01 \x03(\t\x12\x1b\n\x13\x65xcluded_attributes\x18\x02 \x03(\t\"2\n\x19\x44\x65scribeConnectionRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\"v\n\x1a\x44\x65scribeConnectionResponse\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0e\n\x06portal\x18\x03 \x01(\t\x12\x1b\n\x13\x63ustom_schemas_json\x18\x04 \x01(\x0c\"\xce\x01\n\x15\x43reateResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\x15\n\rresource_json\x18\x03 \x01(\x0c\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x36\n\nprojection\x18\x05 \x01(\x0b\x32\".scimsuite.directory.v1.Projection\"\xac\x01\n\x12GetResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\n\n\x02id\x18\x03 \x01(\t\x12\x36\n\nprojection\x18\x04 \x01(\x0b\x32\".scimsuite.directory.v1.Projection\"\x8f\x02\n\x16ReplaceResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\n\n\x02id\x18\x03 \x01(\t\x12\x15\n\rresource_json\x18\x04 \x01(\x0c\x12\x1d\n\x10\x65xpected_version\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x36\n\nprojection\x18\x07 \x01(\x0b\x32\".scimsuite.directory.v1.ProjectionB\x13\n\x11_expected_version\"\x8a\x02\n\x14PatchResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\n\n\x02id\x18\x03 \x01(\t\x12\x12\n\npatch_json\x18\x04 \x01(\x0c\x12\x1d\n\x10\x65xpected_version\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x36\n\nprojection\x18\x07 \x01(\x0b\x32\".scimsuite.directory.v1.ProjectionB\x13\n\x11_expected_version\"\xbf\x01\n\x15\x44\x65leteResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\n\n\x02id\x18\x03 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x05 \x01(\tB\x13\n\x11_expected_version\"\x18\n\x16\x44\x65leteResourceResponse\":\n\x10ResourceResponse\x12\x15\n\rresource_json\x18\x01 \x01(\x0c\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\xb9\x02\n\x14ListResourcesRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0f\n\x07sort_by\x18\x04 \x01(\t\x12\x17\n\x0fsort_descending\x18\x05 \x01(\x08\x12\x13\n\x0bstart_index\x18\x06 \x01(\x03\x12\r\n\x05\x63ount\x18\x07 \x01(\x03\x12\x13\n\x0b\x63ount_given\x18\x08 \x01(\x08\x12\x12\n\nuse_cursor\x18\t \x01(\x08\x12\x0e\n\x06\x63ursor\x18\n \x01(\t\x12\x36\n\nprojection\x18\x0b \x01(\x0b\x32\".scimsuite.directory.v1.Projection\"\x89\x01\n\x15ListResourcesResponse\x12\x16\n\x0eresources_json\x18\x01 \x03(\x0c\x12\x15\n\rtotal_results\x18\x02 \x01(\x03\x12\x13\n\x0bstart_index\x18\x03 \x01(\x03\x12\x13\n\x0bnext_cursor\x18\x04 \x01(\t\x12\x17\n\x0fprevious_cursor\x18\x05 \x01(\t*^\n\x0cResourceType\x12\x1d\n\x19RESOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12RESOURCE_TYPE_USER\x10\x01\x12\x17\n\x13RESOURCE_TYPE_GROUP\x10\x02\x32\x94\x06\n\x10\x44irectoryService\x12{\n\x12\x44\x65scribeConnection\x12\x31.scimsuite.directory.v1.DescribeConnectionRequest\x1a\x32.scimsuite.directory.v1.DescribeConnectionResponse\x12i\n\x0e\x43reateResource\x12-.scimsuite.directory.v1.CreateResourceRequest\x1a(.scimsuite.directory.v1.ResourceResponse\x12\x63\n\x0bGetResource\x12*.scimsuite.directory.v1.GetResourceRequest\x1a(.scimsuite.directory.v1.ResourceResponse\x12k\n\x0fReplaceResource\x12..scimsuite.directory.v1.ReplaceResourceRequest\x1a(.scimsuite.directory.v1.ResourceResponse\x12g\n\rPatchResource\x12,.scimsuite.directory.v1.PatchResourceRequest\x1a(.scimsuite.directory.v1.ResourceResponse\x12o\n\x0e\x44\x65leteResource\x12-.scimsuite.directory.v1.DeleteResourceRequest\x1a..scimsuite.directory.v1.DeleteResourceResponse\x12l\n\rListResources\x12,.scimsuite.directory.v1.ListResourcesRequest\x1a-.scimsuite.directory.v1.ListResourcesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&scimsuite/directory/v1/directory.proto\x12\x16scimsuite.directory.v1\"I\n\x0fScimErrorDetail\x12\x13\n\x0bhttp_status\x18\x01 \x01(\x05\x12\x11\n\tscim_type\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"=\n\nProjection\x12\x12\n\nattributes\x18\x01 \x03(\t\x12\x1b\n\x13\x65xcluded_attributes\x18\x02 \x03(\t\"2\n\x19\x44\x65scribeConnectionRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\"\x96\x01\n\x1a\x44\x65scribeConnectionResponse\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0e\n\x06portal\x18\x03 \x01(\t\x12\x1b\n\x13\x63ustom_schemas_json\x18\x04 \x01(\x0c\x12\x1e\n\x16\x63ursor_timeout_seconds\x18\x05 \x01(\x03\"\xce\x01\n\x15\x43reateResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\x15\n\rresource_json\x18\x03 \x01(\x0c\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x36\n\nprojection\x18\x05 \x01(\x0b\x32\".scimsuite.directory.v1.Projection\"\xac\x01\n\x12GetResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\n\n\x02id\x18\x03 \x01(\t\x12\x36\n\nprojection\x18\x04 \x01(\x0b\x32\".scimsuite.directory.v1.Projection\"\x8f\x02\n\x16ReplaceResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\n\n\x02id\x18\x03 \x01(\t\x12\x15\n\rresource_json\x18\x04 \x01(\x0c\x12\x1d\n\x10\x65xpected_version\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x36\n\nprojection\x18\x07 \x01(\x0b\x32\".scimsuite.directory.v1.ProjectionB\x13\n\x11_expected_version\"\x8a\x02\n\x14PatchResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\n\n\x02id\x18\x03 \x01(\t\x12\x12\n\npatch_json\x18\x04 \x01(\x0c\x12\x1d\n\x10\x65xpected_version\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x36\n\nprojection\x18\x07 \x01(\x0b\x32\".scimsuite.directory.v1.ProjectionB\x13\n\x11_expected_version\"\xbf\x01\n\x15\x44\x65leteResourceRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\n\n\x02id\x18\x03 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x05 \x01(\tB\x13\n\x11_expected_version\"\x18\n\x16\x44\x65leteResourceResponse\":\n\x10ResourceResponse\x12\x15\n\rresource_json\x18\x01 \x01(\x0c\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\xb9\x02\n\x14ListResourcesRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12;\n\rresource_type\x18\x02 \x01(\x0e\x32$.scimsuite.directory.v1.ResourceType\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0f\n\x07sort_by\x18\x04 \x01(\t\x12\x17\n\x0fsort_descending\x18\x05 \x01(\x08\x12\x13\n\x0bstart_index\x18\x06 \x01(\x03\x12\r\n\x05\x63ount\x18\x07 \x01(\x03\x12\x13\n\x0b\x63ount_given\x18\x08 \x01(\x08\x12\x12\n\nuse_cursor\x18\t \x01(\x08\x12\x0e\n\x06\x63ursor\x18\n \x01(\t\x12\x36\n\nprojection\x18\x0b \x01(\x0b\x32\".scimsuite.directory.v1.Projection\"\x89\x01\n\x15ListResourcesResponse\x12\x16\n\x0eresources_json\x18\x01 \x03(\x0c\x12\x15\n\rtotal_results\x18\x02 \x01(\x03\x12\x13\n\x0bstart_index\x18\x03 \x01(\x03\x12\x13\n\x0bnext_cursor\x18\x04 \x01(\t\x12\x17\n\x0fprevious_cursor\x18\x05 \x01(\t*^\n\x0cResourceType\x12\x1d\n\x19RESOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12RESOURCE_TYPE_USER\x10\x01\x12\x17\n\x13RESOURCE_TYPE_GROUP\x10\x02\x32\x94\x06\n\x10\x44irectoryService\x12{\n\x12\x44\x65scribeConnection\x12\x31.scimsuite.directory.v1.DescribeConnectionRequest\x1a\x32.scimsuite.directory.v1.DescribeConnectionResponse\x12i\n\x0e\x43reateResource\x12-.scimsuite.directory.v1.CreateResourceRequest\x1a(.scimsuite.directory.v1.ResourceResponse\x12\x63\n\x0bGetResource\x12*.scimsuite.directory.v1.GetResourceRequest\x1a(.scimsuite.directory.v1.ResourceResponse\x12k\n\x0fReplaceResource\x12..scimsuite.directory.v1.ReplaceResourceRequest\x1a(.scimsuite.directory.v1.ResourceResponse\x12g\n\rPatchResource\x12,.scimsuite.directory.v1.PatchResourceRequest\x1a(.scimsuite.directory.v1.ResourceResponse\x12o\n\x0e\x44\x65leteResource\x12-.scimsuite.directory.v1.DeleteResourceRequest\x1a..scimsuite.directory.v1.DeleteResourceResponse\x12l\n\rListResources\x12,.scimsuite.directory.v1.ListResourcesRequest\x1a-.scimsuite.directory.v1.ListResourcesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'scimsuite.directory.v1.directory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESOURCETYPE']._serialized_start=2039
-  _globals['_RESOURCETYPE']._serialized_end=2133
+  _globals['_RESOURCETYPE']._serialized_start=2072
+  _globals['_RESOURCETYPE']._serialized_end=2166
   _globals['_SCIMERRORDETAIL']._serialized_start=66
   _globals['_SCIMERRORDETAIL']._serialized_end=139
   _globals['_PROJECTION']._serialized_start=141
   _globals['_PROJECTION']._serialized_end=202
   _globals['_DESCRIBECONNECTIONREQUEST']._serialized_start=204
   _globals['_DESCRIBECONNECTIONREQUEST']._serialized_end=254
-  _globals['_DESCRIBECONNECTIONRESPONSE']._serialized_start=256
-  _globals['_DESCRIBECONNECTIONRESPONSE']._serialized_end=374
-  _globals['_CREATERESOURCEREQUEST']._serialized_start=377
-  _globals['_CREATERESOURCEREQUEST']._serialized_end=583
-  _globals['_GETRESOURCEREQUEST']._serialized_start=586
-  _globals['_GETRESOURCEREQUEST']._serialized_end=758
-  _globals['_REPLACERESOURCEREQUEST']._serialized_start=761
-  _globals['_REPLACERESOURCEREQUEST']._serialized_end=1032
-  _globals['_PATCHRESOURCEREQUEST']._serialized_start=1035
-  _globals['_PATCHRESOURCEREQUEST']._serialized_end=1301
-  _globals['_DELETERESOURCEREQUEST']._serialized_start=1304
-  _globals['_DELETERESOURCEREQUEST']._serialized_end=1495
-  _globals['_DELETERESOURCERESPONSE']._serialized_start=1497
-  _globals['_DELETERESOURCERESPONSE']._serialized_end=1521
-  _globals['_RESOURCERESPONSE']._serialized_start=1523
-  _globals['_RESOURCERESPONSE']._serialized_end=1581
-  _globals['_LISTRESOURCESREQUEST']._serialized_start=1584
-  _globals['_LISTRESOURCESREQUEST']._serialized_end=1897
-  _globals['_LISTRESOURCESRESPONSE']._serialized_start=1900
-  _globals['_LISTRESOURCESRESPONSE']._serialized_end=2037
-  _globals['_DIRECTORYSERVICE']._serialized_start=2136
-  _globals['_DIRECTORYSERVICE']._serialized_end=2924
+  _globals['_DESCRIBECONNECTIONRESPONSE']._serialized_start=257
+  _globals['_DESCRIBECONNECTIONRESPONSE']._serialized_end=407
+  _globals['_CREATERESOURCEREQUEST']._serialized_start=410
+  _globals['_CREATERESOURCEREQUEST']._serialized_end=616
+  _globals['_GETRESOURCEREQUEST']._serialized_start=619
+  _globals['_GETRESOURCEREQUEST']._serialized_end=791
+  _globals['_REPLACERESOURCEREQUEST']._serialized_start=794
+  _globals['_REPLACERESOURCEREQUEST']._serialized_end=1065
+  _globals['_PATCHRESOURCEREQUEST']._serialized_start=1068
+  _globals['_PATCHRESOURCEREQUEST']._serialized_end=1334
+  _globals['_DELETERESOURCEREQUEST']._serialized_start=1337
+  _globals['_DELETERESOURCEREQUEST']._serialized_end=1528
+  _globals['_DELETERESOURCERESPONSE']._serialized_start=1530
+  _globals['_DELETERESOURCERESPONSE']._serialized_end=1554
+  _globals['_RESOURCERESPONSE']._serialized_start=1556
+  _globals['_RESOURCERESPONSE']._serialized_end=1614
+  _globals['_LISTRESOURCESREQUEST']._serialized_start=1617
+  _globals['_LISTRESOURCESREQUEST']._serialized_end=1930
+  _globals['_LISTRESOURCESRESPONSE']._serialized_start=1933
+  _globals['_LISTRESOURCESRESPONSE']._serialized_end=2070
+  _globals['_DIRECTORYSERVICE']._serialized_start=2169
+  _globals['_DIRECTORYSERVICE']._serialized_end=2957
 # @@protoc_insertion_point(module_scope)

@@ -126,11 +126,14 @@ class DescribeConnectionResponse(_message.Message):
     WORKSPACE_ID_FIELD_NUMBER: _builtins.int
     PORTAL_FIELD_NUMBER: _builtins.int
     CUSTOM_SCHEMAS_JSON_FIELD_NUMBER: _builtins.int
+    CURSOR_TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     connection_id: _builtins.str
     workspace_id: _builtins.str
     portal: _builtins.str
     custom_schemas_json: _builtins.bytes
     """JSON array of RFC 7643 §7 schema documents for the connection's custom extensions."""
+    cursor_timeout_seconds: _builtins.int
+    """How long an RFC 9865 cursor stays valid; the edge announces it as `pagination.cursorTimeout`."""
     def __init__(
         self,
         *,
@@ -138,10 +141,11 @@ class DescribeConnectionResponse(_message.Message):
         workspace_id: _builtins.str = ...,
         portal: _builtins.str = ...,
         custom_schemas_json: _builtins.bytes = ...,
+        cursor_timeout_seconds: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "custom_schemas_json", b"custom_schemas_json", "portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "cursor_timeout_seconds", b"cursor_timeout_seconds", "custom_schemas_json", b"custom_schemas_json", "portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
