@@ -32,7 +32,7 @@ def _projection(p: directory_pb2.Projection) -> Projection:
 
 
 def _kind(value: int) -> str:
-    kind = KINDS.get(value)  # type: ignore[call-overload]
+    kind: str | None = KINDS.get(value)  # type: ignore[call-overload]
     if kind is None:
         raise errors.InvalidValue("unknown resource type")
     return kind
