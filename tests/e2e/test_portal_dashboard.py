@@ -8,11 +8,14 @@ after the window the role is fixed.
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from scimsuite.portal.v1 import portal_pb2
 
 from tests.support.admin import Admin, Tenant
+from tests.support.eventually import assert_eventually
 from tests.support.idp import Okta
 from tests.support.portal import wait_for_action
 from tests.support.scim_client import ScimClient
@@ -188,3 +191,26 @@ async def test_a_second_provisioning_applies_role_mapping_only_if_the_account_wa
         entries = await wait_for_action(admin, tenant, name, "none", occurrence=2)
         assert "reactivated" in entries[-1].detail
         assert await _role(admin, tenant, name) == "viewer"
+
+
+async def test_concurrent_creates_and_pushes_all_settle_on_the_mapped_role(
+    admin: Admin, http: aiohttp.ClientSession, stack: Stack, unique: str
+) -> None:
+    # The creates and the pushes reach the consumer in the same batch and are applied concurrently; the
+    # role must not depend on which transaction commits first.
+    tenant = await _dashboard(admin, unique, settle=300)
+    okta = Okta(ScimClient(http, stack.edge_url, tenant))
+    names = [f"u{i}.{unique}@example.com" for i in range(16)]
+    ids = await asyncio.gather(*(okta.create_user(n) for n in names))
+    await asyncio.gather(okta.push_group("Okta Admins", ids[::2]), okta.push_group("Devs", ids))
+
+    async def settled() -> dict[str, str]:
+        accounts = await admin.accounts(tenant)
+        assert all(
+            len(accounts.get(n, {}).get("groups", [])) == (2 if i % 2 == 0 else 1)
+            for i, n in enumerate(names)
+        ), accounts
+        return {n: str(a["role"]) for n, a in accounts.items()}
+
+    roles = await assert_eventually(settled)
+    assert roles == {n: "admin" if i % 2 == 0 else "developer" for i, n in enumerate(names)}
