@@ -23,11 +23,11 @@ class EventHandlers:
         self.nc = nc
         self.names = names
 
-    async def apply(self, data: bytes) -> None:
+    async def apply(self, data: bytes, wait_for_predecessor: bool = False) -> None:
         event = DirectoryEvent.decode(data)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SET LOCAL lock_timeout = 5000")
-            outcome = await apply_event(conn, event)
+            outcome = await apply_event(conn, event, wait_for_predecessor=wait_for_predecessor)
         if outcome.applied and outcome.actions:
             log.info(
                 "event applied",

@@ -11,12 +11,15 @@ from scim_edge.config import Settings
 from scim_edge.http import health, observability, routes
 from scim_edge.http.context import DIRECTORY, SETTINGS
 from scim_edge.http.middleware import scim_errors
+from scim_edge.http.rate_limit import TokenBuckets, rate_limit_middleware
 
 
 def build_app(settings: Settings) -> web.Application:
     # client_max_size is a backstop; read_json enforces the limit with a SCIM 413 before buffering.
+    # The rate limit runs inside scim_errors, before a request body is read or the directory is called.
+    limiter = rate_limit_middleware(TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst))
     app = web.Application(
-        middlewares=[observability.observe, scim_errors], client_max_size=settings.max_body_bytes + 1
+        middlewares=[observability.observe, scim_errors, limiter], client_max_size=settings.max_body_bytes + 1
     )
     app[SETTINGS] = settings
     app[health.DRAINING] = [False]

@@ -4,6 +4,8 @@ A message is acked only after its effects and its id commit in one transaction. 
 failing for a reason of its own (it cannot be decoded, or applying it raises) goes to the dead-letter
 subject after `max_deliveries` tries, with the error recorded, so it never blocks the stream. A database
 outage is not the message's fault: those deliveries are retried without counting towards dead-lettering.
+Nor is an event that arrives before its predecessor (`domain.ordering`): it is put back until the
+predecessor is applied, for a bounded time of this replica's (`order_wait_s`), then applied regardless.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from opentelemetry import trace
 from suite_common import streams, telemetry
 from suite_common.pg import CONNECTION_ERRORS
 
+from portal_actions.domain.ordering import PredecessorPending
+
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("portal_actions.consumer")
 
-Handler = Callable[[bytes], Awaitable[None]]
+Handler = Callable[[bytes, bool], Awaitable[None]]  # (event, wait for its predecessor)
 DeadLetterSink = Callable[[Msg, str, int], Awaitable[None]]
 _INFRASTRUCTURE = CONNECTION_ERRORS
 
@@ -56,6 +60,11 @@ class EventConsumer:
         self._stopping = asyncio.Event()
         self.applied_total = 0
         self.dead_lettered_total = 0
+        # Long enough for a predecessor held by a replica that died to come back (one ack wait) and be
+        # applied; short enough that one which never comes (dead-lettered, aged out) holds its resource
+        # back only briefly.
+        self.order_wait_s = max(30.0, 2 * ack_wait_s)
+        self._waiting_since: dict[str, float] = {}  # event (stream sequence) -> first put back for order
 
     async def shutdown(self) -> None:
         """Idempotent: stop fetching; the batch in hand finishes and is acked."""
@@ -119,8 +128,20 @@ class EventConsumer:
                 await self._process(msg)
 
     async def _process(self, msg: Msg) -> None:
+        key = str(msg.metadata.sequence.stream) if msg.metadata else msg.reply
+        now = asyncio.get_running_loop().time()
+        waited = now - self._waiting_since.get(key, now)
         try:
-            await self.handler(msg.data)
+            await self.handler(msg.data, waited < self.order_wait_s)
+        except PredecessorPending:
+            if len(self._waiting_since) > 10_000:  # entries of events another replica went on to apply
+                stale = [k for k, t in self._waiting_since.items() if now - t > 2 * self.order_wait_s]
+                for k in stale:
+                    del self._waiting_since[k]
+            self._waiting_since.setdefault(key, now)
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=min(0.2 + waited / 5, 2.0))
+            return
         except _INFRASTRUCTURE as exc:
             log.warning("dependency unavailable; event will be redelivered", extra={"error": str(exc)})
             with contextlib.suppress(Exception):
@@ -145,6 +166,7 @@ class EventConsumer:
             with contextlib.suppress(Exception):
                 await msg.nak(delay=min(0.2 * 2**deliveries, 10.0))
             return
+        self._waiting_since.pop(key, None)
         self.applied_total += 1
         with contextlib.suppress(Exception):
             await msg.ack()
