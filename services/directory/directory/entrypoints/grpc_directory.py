@@ -67,12 +67,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             raise errors.Unauthorized("missing bearer token")
         async with self.pool.acquire() as conn:
             ctx = await tenants.authenticate(conn, token)
-        if ctx is None:
+        # A token for another connection is treated exactly like an unknown token: nothing is revealed.
+        if ctx is None or ctx.connection_id != connection_id:
             raise errors.Unauthorized("invalid bearer token")
-        # RFC 7644 §3.12: 403 is a caller who authenticated but may not act here. The reply reveals
-        # nothing about the connection in the URL, only that the caller's own token is valid.
-        if ctx.connection_id != connection_id:
-            raise errors.Forbidden("this token belongs to another SCIM connection; check the base URL")
         bind(workspace=ctx.workspace_id, portal=ctx.portal, connection_id=ctx.connection_id)
         return ctx
 
