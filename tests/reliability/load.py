@@ -215,7 +215,7 @@ class Worker:
         """Okta's incremental push: remove and add in one PATCH, then the rename PATCH it always sends."""
         removed = self.rng.sample(sorted(group.members), min(len(group.members), self.rng.randrange(3)))
         added = [u for u in self._some_users(3) if u.id not in group.members]
-        ops: list[dict[str, Any]] = [{"op": "remove", "path": f'members[value eq "{uid}"]'} for uid in removed]
+        ops: list[dict[str, Any]] = [{"op": "remove", "path": f'members[value eq "{u}"]'} for u in removed]
         if added:
             ops.append(
                 {
