@@ -12,6 +12,8 @@ from scim_edge.config import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY = web.AppKey("directory", DirectoryClient)
+# Set by the error middleware for every request: the caller's X-Request-Id, or a fresh one.
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def call_context(request: web.Request) -> Call:
         connection_id=cid,
         authorization=authorization,
         base_url=f"{root}/scim/v2/{cid}",
-        request_id=request["request_id"],
+        request_id=request[REQUEST_ID],
         settings=settings,
         directory=request.app[DIRECTORY],
     )

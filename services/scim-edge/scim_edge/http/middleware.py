@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from scim_core import errors
 
+from scim_edge.http.context import REQUEST_ID
 from scim_edge.http.responses import scim_error
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-REQUEST_ID = web.AppKey("request_id_header", str)
 
 _HTTP_TO_SCIM: dict[int, type[errors.ScimError]] = {
     400: errors.InvalidSyntax,
@@ -29,7 +29,7 @@ _HTTP_TO_SCIM: dict[int, type[errors.ScimError]] = {
 
 @web.middleware
 async def scim_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request["request_id"] = request.headers.get("X-Request-Id") or str(uuid.uuid4())
+    request[REQUEST_ID] = request.headers.get("X-Request-Id") or str(uuid.uuid4())
     try:
         return await handler(request)
     except errors.ScimError as exc:

@@ -18,6 +18,8 @@ from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from suite_common import metrics, telemetry
 
+from scim_edge.http.context import REQUEST_ID
+
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("scim_edge.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -123,7 +125,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),
                         "connection_id": request.match_info.get("connection_id", ""),
-                        "request_id": request.get("request_id", ""),
+                        "request_id": request.get(REQUEST_ID, ""),
                     },
                 )
 
