@@ -11,6 +11,7 @@ import grpc
 from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
 from suite_common import jsonutil
 
+from directory.adapters.postgres import outbox
 from directory.service_layer.admin import AdminError, AdminService, Credentials
 
 T = TypeVar("T")
@@ -28,8 +29,12 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
 
     def _connection(self, row: asyncpg.Record) -> admin_pb2.Connection:
         return admin_pb2.Connection(
-            id=str(row["id"]), workspace_id=str(row["workspace_id"]), portal=row["portal"], enabled=row["enabled"],
-            base_url=self.service.base_url(row["id"]), created_at=row["created_at"].isoformat(),
+            id=str(row["id"]),
+            workspace_id=str(row["workspace_id"]),
+            portal=row["portal"],
+            enabled=row["enabled"],
+            base_url=self.service.base_url(row["id"]),
+            created_at=row["created_at"].isoformat(),
             active_tokens=row["active_tokens"],
         )
 
@@ -51,13 +56,17 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
             await context.abort(getattr(grpc.StatusCode, exc.code), str(exc))
         raise AssertionError("unreachable")
 
-    async def CreateWorkspace(self, request: admin_pb2.CreateWorkspaceRequest, context: Context) -> admin_pb2.Workspace:
+    async def CreateWorkspace(
+        self, request: admin_pb2.CreateWorkspaceRequest, context: Context
+    ) -> admin_pb2.Workspace:
         return await self._run(context, lambda: self._create(request))
 
     async def _create(self, request: admin_pb2.CreateWorkspaceRequest) -> admin_pb2.Workspace:
         return _ws(await self.service.create_workspace(request.name, request.if_missing))
 
-    async def GetWorkspace(self, request: admin_pb2.GetWorkspaceRequest, context: Context) -> admin_pb2.Workspace:
+    async def GetWorkspace(
+        self, request: admin_pb2.GetWorkspaceRequest, context: Context
+    ) -> admin_pb2.Workspace:
         async def call() -> admin_pb2.Workspace:
             return _ws(await self.service.workspace(request.workspace))
 
@@ -67,25 +76,35 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
         self, request: admin_pb2.ListWorkspacesRequest, context: Context
     ) -> admin_pb2.ListWorkspacesResponse:
         async def call() -> admin_pb2.ListWorkspacesResponse:
-            return admin_pb2.ListWorkspacesResponse(workspaces=[_ws(r) for r in await self.service.list_workspaces()])
+            return admin_pb2.ListWorkspacesResponse(
+                workspaces=[_ws(r) for r in await self.service.list_workspaces()]
+            )
 
         return await self._run(context, call)
 
-    async def EnableScim(self, request: admin_pb2.EnableScimRequest, context: Context) -> admin_pb2.ScimCredentials:
+    async def EnableScim(
+        self, request: admin_pb2.EnableScimRequest, context: Context
+    ) -> admin_pb2.ScimCredentials:
         async def call() -> admin_pb2.ScimCredentials:
             return self._credentials(await self.service.enable(request.workspace, request.portal))
 
         return await self._run(context, call)
 
-    async def DisableScim(self, request: admin_pb2.DisableScimRequest, context: Context) -> admin_pb2.Connection:
+    async def DisableScim(
+        self, request: admin_pb2.DisableScimRequest, context: Context
+    ) -> admin_pb2.Connection:
         async def call() -> admin_pb2.Connection:
             return self._connection(await self.service.disable(request.workspace, request.portal))
 
         return await self._run(context, call)
 
-    async def RotateToken(self, request: admin_pb2.RotateTokenRequest, context: Context) -> admin_pb2.ScimCredentials:
+    async def RotateToken(
+        self, request: admin_pb2.RotateTokenRequest, context: Context
+    ) -> admin_pb2.ScimCredentials:
         async def call() -> admin_pb2.ScimCredentials:
-            creds = await self.service.rotate(request.workspace, request.portal, float(request.overlap_seconds))
+            creds = await self.service.rotate(
+                request.workspace, request.portal, float(request.overlap_seconds)
+            )
             return self._credentials(creds)
 
         return await self._run(context, call)
@@ -94,7 +113,9 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
         self, request: admin_pb2.RevokeTokensRequest, context: Context
     ) -> admin_pb2.RevokeTokensResponse:
         async def call() -> admin_pb2.RevokeTokensResponse:
-            return admin_pb2.RevokeTokensResponse(revoked=await self.service.revoke(request.workspace, request.portal))
+            return admin_pb2.RevokeTokensResponse(
+                revoked=await self.service.revoke(request.workspace, request.portal)
+            )
 
         return await self._run(context, call)
 
@@ -115,8 +136,12 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
             return admin_pb2.ListDirectoryUsersResponse(
                 users=[
                     admin_pb2.DirectoryUser(
-                        id=str(r["id"]), user_name=r["user_name"], external_id=r["external_id"] or "",
-                        active=r["active"], version=r["version"], resource_json=jsonutil.dumps(r["doc"]),
+                        id=str(r["id"]),
+                        user_name=r["user_name"],
+                        external_id=r["external_id"] or "",
+                        active=r["active"],
+                        version=r["version"],
+                        resource_json=jsonutil.dumps(r["doc"]),
                     )
                     for r in rows
                 ]
@@ -132,7 +157,9 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
             return admin_pb2.ListDirectoryGroupsResponse(
                 groups=[
                     admin_pb2.DirectoryGroup(
-                        id=str(r["id"]), display_name=r["display_name"], version=r["version"],
+                        id=str(r["id"]),
+                        display_name=r["display_name"],
+                        version=r["version"],
                         member_count=r["member_count"],
                     )
                     for r in rows
@@ -160,8 +187,6 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
         self, request: admin_pb2.OutboxStatusRequest, context: Context
     ) -> admin_pb2.OutboxStatusResponse:
         async def call() -> admin_pb2.OutboxStatusResponse:
-            from directory.adapters.postgres import outbox  # noqa: PLC0415
-
             async with self.service.pool.acquire() as conn:
                 pending, age = await outbox.backlog(conn)
             return admin_pb2.OutboxStatusResponse(pending=pending, oldest_age_seconds=age)

@@ -72,7 +72,7 @@ async def delete(conn: asyncpg.Connection, ids: list[int]) -> None:
     await conn.execute("DELETE FROM directory.outbox WHERE id = ANY($1::bigint[])", ids)
 
 
-async def backlog(conn: asyncpg.Connection) -> tuple[int, float]:
+async def backlog(conn: Conn) -> tuple[int, float]:
     row = await conn.fetchrow(
         "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age"
         " FROM directory.outbox"

@@ -8,10 +8,11 @@ from typing import Any
 
 import asyncpg
 
+from directory.adapters.postgres.rows import Conn
 from directory.domain.tenancy import ConnectionContext, token_hash
 
 
-async def authenticate(conn: asyncpg.Connection, token: str) -> ConnectionContext | None:
+async def authenticate(conn: Conn, token: str) -> ConnectionContext | None:
     """The enabled connection a live token belongs to, or None."""
     digest = token_hash(token)
     row = await conn.fetchrow(
@@ -37,7 +38,7 @@ async def authenticate(conn: asyncpg.Connection, token: str) -> ConnectionContex
     )
 
 
-async def create_workspace(conn: asyncpg.Connection, name: str) -> asyncpg.Record | None:
+async def create_workspace(conn: Conn, name: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "INSERT INTO directory.workspaces (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING "
         "RETURNING id, name, created_at",
@@ -46,7 +47,7 @@ async def create_workspace(conn: asyncpg.Connection, name: str) -> asyncpg.Recor
     )
 
 
-async def find_workspace(conn: asyncpg.Connection, ref: str) -> asyncpg.Record | None:
+async def find_workspace(conn: Conn, ref: str) -> asyncpg.Record | None:
     """A workspace by id or by name."""
     try:
         ws_id: uuid.UUID | None = uuid.UUID(ref)
@@ -57,11 +58,11 @@ async def find_workspace(conn: asyncpg.Connection, ref: str) -> asyncpg.Record |
     )
 
 
-async def list_workspaces(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+async def list_workspaces(conn: Conn) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT id, name, created_at FROM directory.workspaces ORDER BY name")
 
 
-async def upsert_connection(conn: asyncpg.Connection, workspace_id: Any, portal: str) -> asyncpg.Record:
+async def upsert_connection(conn: Conn, workspace_id: Any, portal: str) -> asyncpg.Record:
     row = await conn.fetchrow(
         """
         INSERT INTO directory.connections (id, workspace_id, portal, enabled)
@@ -77,7 +78,7 @@ async def upsert_connection(conn: asyncpg.Connection, workspace_id: Any, portal:
     return row
 
 
-async def find_connection(conn: asyncpg.Connection, workspace_id: Any, portal: str) -> asyncpg.Record | None:
+async def find_connection(conn: Conn, workspace_id: Any, portal: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
         SELECT c.id, c.workspace_id, c.portal, c.enabled, c.created_at, c.custom_schemas,
@@ -90,7 +91,7 @@ async def find_connection(conn: asyncpg.Connection, workspace_id: Any, portal: s
     )
 
 
-async def list_connections(conn: asyncpg.Connection, workspace_id: Any) -> list[asyncpg.Record]:
+async def list_connections(conn: Conn, workspace_id: Any) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
         SELECT c.id, c.workspace_id, c.portal, c.enabled, c.created_at,
@@ -102,11 +103,11 @@ async def list_connections(conn: asyncpg.Connection, workspace_id: Any) -> list[
     )
 
 
-async def set_connection_enabled(conn: asyncpg.Connection, connection_id: Any, enabled: bool) -> None:
+async def set_connection_enabled(conn: Conn, connection_id: Any, enabled: bool) -> None:
     await conn.execute("UPDATE directory.connections SET enabled = $2 WHERE id = $1", connection_id, enabled)
 
 
-async def add_token(conn: asyncpg.Connection, connection_id: Any, token: str) -> None:
+async def add_token(conn: Conn, connection_id: Any, token: str) -> None:
     await conn.execute(
         "INSERT INTO directory.tokens (id, connection_id, token_hash) VALUES ($1, $2, $3)",
         uuid.uuid4(),
@@ -115,7 +116,7 @@ async def add_token(conn: asyncpg.Connection, connection_id: Any, token: str) ->
     )
 
 
-async def expire_tokens(conn: asyncpg.Connection, connection_id: Any, overlap_seconds: float) -> int:
+async def expire_tokens(conn: Conn, connection_id: Any, overlap_seconds: float) -> int:
     """Make every live token of the connection stop working after `overlap_seconds` (0 = now)."""
     result = await conn.execute(
         """
@@ -130,7 +131,7 @@ async def expire_tokens(conn: asyncpg.Connection, connection_id: Any, overlap_se
     return int(result.split()[-1])
 
 
-async def revoke_tokens(conn: asyncpg.Connection, connection_id: Any) -> int:
+async def revoke_tokens(conn: Conn, connection_id: Any) -> int:
     result = await conn.execute(
         "UPDATE directory.tokens SET revoked_at = now() WHERE connection_id = $1 AND revoked_at IS NULL "
         "AND (expires_at IS NULL OR expires_at > now())",
@@ -139,7 +140,7 @@ async def revoke_tokens(conn: asyncpg.Connection, connection_id: Any) -> int:
     return int(result.split()[-1])
 
 
-async def set_custom_schemas(conn: asyncpg.Connection, connection_id: Any, schemas: list[dict[str, Any]]) -> None:
+async def set_custom_schemas(conn: Conn, connection_id: Any, schemas: list[dict[str, Any]]) -> None:
     await conn.execute(
         "UPDATE directory.connections SET custom_schemas = $2 WHERE id = $1", connection_id, schemas
     )
