@@ -9,7 +9,7 @@
     ├── InvalidPath          400 invalidPath
     ├── NoTarget             400 noTarget
     ├── InvalidValue         400 invalidValue
-    ├── InvalidVersion       400 invalidVersion
+    ├── InvalidVersion       400 invalidVers
     ├── Sensitive            403 sensitive
     ├── InvalidCursor        400 invalidCursor   (RFC 9865 §3.2)
     ├── ExpiredCursor        400 expiredCursor   (RFC 9865 §3.2)
@@ -84,7 +84,7 @@ class InvalidValue(ScimError):
 
 
 class InvalidVersion(ScimError):
-    status, scim_type = 400, "invalidVersion"
+    status, scim_type = 400, "invalidVers"  # RFC 7644 §3.12 spells it so
 
 
 class Sensitive(ScimError):
