@@ -43,7 +43,8 @@ async def test_tokens_are_stored_only_as_sha256_hashes(world: World) -> None:
             # The plaintext is nowhere in the database: every row of every table, as text and as hex.
             tables = await conn.fetch(
                 "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS t "
-                "FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'"
+                "FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                "AND table_schema NOT IN ('pg_catalog', 'information_schema')"
             )
             assert len(tables) > 10
             for row in tables:
