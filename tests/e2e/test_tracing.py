@@ -6,6 +6,7 @@ exporters send to a collector that lives in this test and keeps every span in me
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -97,7 +98,8 @@ async def traced(servers: Servers) -> AsyncIterator[Traced]:
         },
     ).start()
     yield Traced(stack, collector)
-    stack.stop()
+    # Stopping waits for the processes; off the loop, so the collector still takes their last spans.
+    await asyncio.to_thread(stack.stop)
     await collector.stop()
     await drop_database(servers, dsn)
 
@@ -110,7 +112,7 @@ async def test_create_user_is_one_trace_across_all_three_services(
         tenant = await admin.enable("tracing", "store", on_create="employee")
         scim = ScimClient(http, traced.stack.edge_url, tenant)
         created = await scim.post("/Users", {"userName": "traced@example.com", "active": True})
-        assert created.status == 201, created
+        assert created.status == 201, (created, traced.stack.log_dir)
 
         async def employee_exists() -> None:
             accounts = await admin.accounts(tenant)
@@ -129,8 +131,10 @@ async def test_create_user_is_one_trace_across_all_three_services(
         spans = traced.collector.trace(root.span.trace_id)
         consumers = [r for r in spans if r.span.kind == Span.SPAN_KIND_CONSUMER]
         assert [r.service for r in consumers] == ["portal-actions"], [(r.service, r.span.name) for r in spans]
-        # The consumer's asyncpg spans come last; wait for them too.
+        # Each process exports on its own schedule: wait until all three have sent their part.
         assert any(r.service == "portal-actions" and r.attr("db.system") == "postgresql" for r in spans)
+        assert any(r.service == "directory" and r.span.kind == Span.SPAN_KIND_SERVER for r in spans)
+        assert any(r.service == "directory" and r.span.kind == Span.SPAN_KIND_PRODUCER for r in spans)
         return spans
 
     spans = await assert_eventually(spans_of_the_request, timeout=20)

@@ -54,6 +54,11 @@ class Stack:
     def portal_addr(self) -> str:
         return self.portal_addrs[0]
 
+    @property
+    def directory_target(self) -> str:
+        """Every directory replica, as a headless Service gives them in Kubernetes; edges balance per call."""
+        return "ipv4:" + ",".join(self.directory_addrs)
+
     def _common(self) -> dict[str, str]:
         return {"DATABASE_URL": self.database_url, "NATS_URL": self.nats_url, "ADMIN_TOKEN": self.admin_token,
                 "EVENTS_STREAM": self.stream, "EVENTS_SUBJECT_PREFIX": self.stream.lower(), "LOG_LEVEL": "INFO", "SHUTDOWN_GRACE_SECONDS": "5",
@@ -77,7 +82,7 @@ class Stack:
         for i in range(self.replicas):
             port = free_port()
             e = ServiceProcess("scim-edge", {**self.extra_env, "EDGE_PORT": str(port),
-                                             "DIRECTORY_ADDR": self.directory_addrs[i], "LOG_LEVEL": "INFO"},
+                                             "DIRECTORY_ADDR": self.directory_target, "LOG_LEVEL": "INFO"},
                                self.log_dir / f"scim-edge-{i}.log")
             e.start()
             self.edges.append(e)

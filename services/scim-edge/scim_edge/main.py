@@ -14,6 +14,8 @@ from scim_edge.config import Settings, load_settings
 from scim_edge.http import health
 from scim_edge.http.app import build_app
 
+ACCEPTED_LINGER_S = 0.5
+
 
 async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None) -> int:
     app = build_app(settings)
@@ -26,6 +28,10 @@ async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | 
         ready.set()
     await stop.wait()
     app[health.DRAINING][0] = True
+    # Stop listening, then let connections accepted just before deliver their request: aiohttp's cleanup
+    # closes every connection that has not, which its client would see as a dropped request.
+    await site.stop()
+    await asyncio.sleep(ACCEPTED_LINGER_S)
     await runner.cleanup()
     return port
 
@@ -34,7 +40,7 @@ async def _main() -> None:
     settings = load_settings()
     setup_logging("scim-edge", settings.log_level)
     setup_tracing("scim-edge", environ())
-    from suite_common.instrumentation import instrument_grpc_client  # noqa: PLC0415
+    from suite_common.instrumentation import instrument_grpc_client
 
     instrument_grpc_client()
     await serve(settings, shutdown_event())

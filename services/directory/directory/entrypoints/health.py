@@ -7,9 +7,7 @@ import contextlib
 import logging
 
 import asyncpg
-from grpc_health.v1 import health_pb2
-from grpc_health.v1._async import HealthServicer  # health.aio, which the typing stubs do not declare
-from suite_common.health import LIVENESS
+from suite_common.health import LIVENESS, NOT_SERVING, SERVING, HealthServicer
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +23,8 @@ class HealthReporter:
     async def _set(self, serving: bool) -> None:
         # A check that was in flight when shutdown began must not turn readiness back on.
         serving = serving and not self._closing
-        status = health_pb2.HealthCheckResponse.NOT_SERVING
-        if serving:
-            status = health_pb2.HealthCheckResponse.SERVING
         for name in self.services:
-            await self.servicer.set(name, status)
+            await self.servicer.set(name, SERVING if serving else NOT_SERVING)
 
     async def check_once(self) -> bool:
         try:
@@ -41,13 +36,18 @@ class HealthReporter:
             return False
 
     async def run(self) -> None:
-        await self.servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+        await self.servicer.set(LIVENESS, SERVING)
         while not self._closing:
             await self._set(await self.check_once())
             await asyncio.sleep(self.interval_s)
 
-    async def closing(self) -> None:
-        """Readiness drops first on shutdown, so load balancers stop sending new calls."""
+    async def closing(self, pause_s: float = 1.0) -> None:
+        """Readiness drops first on shutdown, then a short pause before the listener closes.
+
+        Edges watch this status (gRPC client-side health checking) and stop picking this replica within
+        milliseconds of the change; the pause lets that happen, so no new call meets a closing server.
+        """
         self._closing = True
         with contextlib.suppress(Exception):
             await self._set(False)
+        await asyncio.sleep(pause_s)

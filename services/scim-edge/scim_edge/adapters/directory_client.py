@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -13,6 +14,13 @@ from suite_common.grpc_errors import scim_error_from_rpc
 
 T = TypeVar("T")
 KIND = {"User": directory_pb2.RESOURCE_TYPE_USER, "Group": directory_pb2.RESOURCE_TYPE_GROUP}
+# round_robin spreads calls over every address the target resolves to (a headless Service, or `ipv4:a,b`),
+# and client-side health checking skips a replica as soon as its health turns NOT_SERVING: a directory
+# that drains on SIGTERM stops receiving new calls before it stops listening.
+SERVICE_CONFIG = json.dumps({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": "scimsuite.directory.v1.DirectoryService"},
+})
 _UNAVAILABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 
 
@@ -20,12 +28,10 @@ class DirectoryClient:
     def __init__(self, address: str, timeout_s: float) -> None:
         self.channel = grpc.aio.insecure_channel(
             address,
-            # round_robin spreads calls over every address the target resolves to (a headless Service, or
-            # `ipv4:a,b`), so a replica that drains with GOAWAY is simply skipped for new calls.
             options=[
                 ("grpc.keepalive_time_ms", 20000),
                 ("grpc.enable_retries", 1),
-                ("grpc.lb_policy_name", "round_robin"),
+                ("grpc.service_config", SERVICE_CONFIG),
             ],
         )
         self.stub = directory_pb2_grpc.DirectoryServiceStub(self.channel)
