@@ -7,10 +7,13 @@ import logging
 import asyncpg
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from suite_common.logs import bind
+from suite_common.metrics import new_registry
 from suite_common.streams import EventStreams
 
 from portal_actions.adapters.postgres import Conn, audit, mirror, tracking
 from portal_actions.domain.events import DirectoryEvent
+from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.actions import cause_of
 from portal_actions.service_layer.apply_event import apply_event
 
@@ -18,16 +21,22 @@ log = logging.getLogger(__name__)
 
 
 class EventHandlers:
-    def __init__(self, pool: asyncpg.Pool, nc: Client, names: EventStreams) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, nc: Client, names: EventStreams, metrics: PortalMetrics | None = None
+    ) -> None:
         self.pool = pool
         self.nc = nc
         self.names = names
+        self.metrics = metrics or PortalMetrics(new_registry())
 
     async def apply(self, data: bytes, wait_for_predecessor: bool = False) -> None:
         event = DirectoryEvent.decode(data)
+        bind(workspace=event.workspace_id, portal=event.portal, event_id=event.event_id)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SET LOCAL lock_timeout = 5000")
             outcome = await apply_event(conn, event, wait_for_predecessor=wait_for_predecessor)
+        if outcome.applied:
+            self.metrics.applied(event.portal, outcome.actions)
         if outcome.applied and outcome.actions:
             log.info(
                 "event applied",
@@ -54,6 +63,7 @@ class EventHandlers:
         async with self.pool.acquire() as conn, conn.transaction():
             await tracking.record_dead_letter(conn, event_id, msg.subject, error, deliveries, msg.data)
             await _audit_failure(conn, msg.data, error)
+        self.metrics.dead_lettered(msg.subject)
 
 
 async def _audit_failure(conn: Conn, data: bytes, error: str) -> None:
