@@ -323,3 +323,23 @@ def test_every_pod_is_covered_by_an_allow_policy(docs: tuple[Doc, ...]) -> None:
             if q["spec"]["podSelector"].get("matchLabels", {}).get(NAME) == labels[NAME]
         ]
         assert own, f"{name} has no NetworkPolicy of its own"
+
+
+def test_the_image_matches_the_manifests() -> None:
+    """The Dockerfile's user is the pods' runAsUser, and every `args[0]` is a console script it installs."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    user = re.search(r"^USER (\d+):(\d+)$", dockerfile, re.MULTILINE)
+    assert user, "the image must name a numeric non-root user"
+    scripts = set(
+        re.findall(
+            r"^([\w-]+) = ",
+            (ROOT / "pyproject.toml").read_text().split("[project.scripts]")[1].split("\n[")[0],
+            re.MULTILINE,
+        )
+    )
+    for overlay in OVERLAYS:
+        for name, pod in pod_specs(render(overlay)):
+            assert pod["spec"]["securityContext"]["runAsUser"] == int(user.group(1)), name
+            assert pod["spec"]["securityContext"]["runAsGroup"] == int(user.group(2)), name
+            for c in containers(pod):
+                assert c["args"][0] in scripts, (name, c["args"])
