@@ -45,7 +45,7 @@ class Harness:
         self.exit = ExitStack()
         self.stack: Stack | None = None
         self.peer: Peer | None = None
-        self.meter = NoiseMeter([])
+        self.meter = NoiseMeter()
 
     def close(self) -> None:
         if self.peer is not None:
@@ -62,12 +62,11 @@ class Harness:
         )
         self.stack = stack = self.exit.enter_context(suite_stack(self.infra))
         assert self.infra.pg.process is not None and self.infra.nats.process is not None
-        for pid in [
-            self.infra.pg.process.pid,
-            self.infra.nats.process.pid,
-            *(p.pid for p in stack.edges + stack.directories + stack.portals),
-        ]:
-            self.meter.add_root(pid)
+        self.meter.add("postgres", self.infra.pg.process.pid)
+        self.meter.add("nats", self.infra.nats.process.pid)
+        self.meter.add("scim-edge", stack.edges[0].pid)
+        self.meter.add("directory", stack.directories[0].pid)
+        self.meter.add("portal-actions", stack.portals[0].pid)
         admin = Admin(stack)
         try:
             tenant = await admin.enable("bench", "store", on_create="employee", on_deactivate="remove")
@@ -88,7 +87,7 @@ class Harness:
         self.results["load"] = {"ours_copy_s": load_s}
         if peer_task is not None:
             self.peer = await peer_task
-            self.meter.add_root(self.peer.pid)
+            self.meter.add("scim2-server", self.peer.pid)
             self.results["load"]["peer_inprocess_s"] = self.peer.load_s
             self.log(f"scim2-server: dataset loaded, port open after {self.peer.load_s:.1f}s")
         async with asyncpg.create_pool(self.infra.dsn, min_size=4, max_size=16) as pool:
@@ -144,6 +143,9 @@ class Harness:
                     actions[name] = op.pg(pool, ctx)
             elif name in targets:
                 actions[name] = op.http(targets[name], ctx)
+        for label, (base, builder, _) in op.variants.items():
+            if base in targets:
+                actions[label] = builder(targets[base], ctx)
         return actions
 
     async def run_operations(self, targets: dict[str, HttpTarget], pool: asyncpg.Pool, ctx: Ctx) -> None:
@@ -185,12 +187,15 @@ class Harness:
                         max_requests=op.max_requests,
                         multiple_of=multiple,
                     )
-                    res.foreign_cpu_pct = self.meter.foreign_pct(before, self.meter.snapshot(), res.elapsed_s)
+                    after = self.meter.snapshot()
+                    res.foreign_cpu_pct = self.meter.foreign_pct(before, after, res.elapsed_s)
+                    res.cpu_ms = self.meter.cpu_ms(before, after)
                     summaries[name].runs.append(res)
                     if "write" in op.tags or op.concurrency == 1:
                         await self.settle(pool)
             await self.settle(pool)
             out[op.key] = {
+                "variants": {label: title for label, (_, _, title) in op.variants.items()},
                 "title": op.title,
                 "concurrency": op.concurrency,
                 "note": op.note,

@@ -40,34 +40,46 @@ def _proc_table() -> dict[int, tuple[int, int]]:
 class Snapshot:
     busy: int
     ours: int
+    components: dict[str, int]
 
 
 class NoiseMeter:
-    """Counts the CPU of `roots` and all their descendants as ours; the rest of the busy time is foreign."""
+    """Counts the CPU of named process trees (components) as ours; the rest of the busy time is foreign.
 
-    def __init__(self, roots: list[int]) -> None:
-        self.roots = set(roots) | {os.getpid()}
+    The per-component deltas also give the CPU cost of one request in each process (edge, directory,
+    PostgreSQL, ...), a figure much less sensitive to a noisy neighbour than throughput is.
+    """
 
-    def add_root(self, pid: int) -> None:
-        self.roots.add(pid)
+    def __init__(self) -> None:
+        self.components: dict[str, int] = {"client": os.getpid()}
 
-    def _ours(self) -> int:
+    def add(self, name: str, pid: int) -> None:
+        self.components[name] = pid
+
+    def snapshot(self) -> Snapshot:
         table = _proc_table()
         children: dict[int, list[int]] = {}
         for pid, (ppid, _) in table.items():
             children.setdefault(ppid, []).append(pid)
-        seen: set[int] = set()
-        stack = [p for p in self.roots if p in table]
-        while stack:
-            pid = stack.pop()
-            if pid in seen:
-                continue
-            seen.add(pid)
-            stack.extend(children.get(pid, []))
-        return sum(table[p][1] for p in seen)
+        per: dict[str, int] = {}
+        for name, root in self.components.items():
+            seen: set[int] = set()
+            stack = [root] if root in table else []
+            while stack:
+                pid = stack.pop()
+                if pid in seen:
+                    continue
+                seen.add(pid)
+                # The client's own children (py-spy) are not part of the client's cost.
+                if name != "client" or pid == root:
+                    stack.extend(p for p in children.get(pid, []) if p not in self.components.values())
+            per[name] = sum(table[p][1] for p in seen)
+        return Snapshot(_total_busy_ticks(), sum(per.values()), per)
 
-    def snapshot(self) -> Snapshot:
-        return Snapshot(_total_busy_ticks(), self._ours())
+    @staticmethod
+    def cpu_ms(before: Snapshot, after: Snapshot) -> dict[str, float]:
+        """CPU milliseconds each component used between two snapshots."""
+        return {k: (after.components.get(k, 0) - v) / _TICKS * 1000 for k, v in before.components.items()}
 
     @staticmethod
     def foreign_pct(before: Snapshot, after: Snapshot, elapsed_s: float) -> float:

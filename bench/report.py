@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any
 
 TARGETS = ("ours", "scim2-server", "asyncpg")
@@ -88,6 +89,9 @@ def render(results: dict[str, Any]) -> str:
             f"| {op['title']} | {op['concurrency']} | {_cell_rps(o)} | {_cell_lat(o)} | {_cell_rps(p)} | "
             f"{_cell_lat(p)} | {_cell_rps(a)} | {_cell_lat(a)} | {_ratio(o, p)} | {_ratio(o, a)} |"
         )
+        for label, title in op.get("variants", {}).items():
+            v = ts.get(label)
+            lines.append(f"| {title} | {op['concurrency']} | {_cell_rps(v)} | {_cell_lat(v)} | | | | | | |")
         for name, t in ts.items():
             spread, foreign = _noise(t)
             if spread > NOISY_SPREAD_PCT or foreign > NOISY_FOREIGN_PCT:
@@ -97,6 +101,8 @@ def render(results: dict[str, Any]) -> str:
     notes = [op["note"] for op in results.get("operations", {}).values() if op.get("note")]
     if notes:
         lines += ["", *(f"- {n}" for n in notes)]
+
+    lines += _cpu_table(results)
 
     lag = results.get("lag")
     if lag:
@@ -168,3 +174,41 @@ def render(results: dict[str, Any]) -> str:
         for key, text in profiles.items():
             lines += [f"### {key}", "", "```", text.rstrip(), "```", ""]
     return "\n".join(lines) + "\n"
+
+
+SERVER_PARTS = ("scim-edge", "directory", "portal-actions", "postgres", "nats", "scim2-server")
+
+
+def _cpu_table(results: dict[str, Any]) -> list[str]:
+    """CPU milliseconds per request in each process tree, median over runs: robust to a noisy neighbour."""
+    lines = [
+        "",
+        "## CPU per request (ms, median over runs)",
+        "",
+        "CPU time of each process tree during the measured runs divided by the requests answered. Unlike "
+        "throughput, this barely moves when other processes share the cores. portal-actions also works "
+        "on events of earlier requests; postgres includes all its backends.",
+        "",
+        "| Operation | target | " + " | ".join(SERVER_PARTS) + " | server total | client |",
+        "|---|---|" + "---|" * (len(SERVER_PARTS) + 2),
+    ]
+    for op in results.get("operations", {}).values():
+        for name, t in op["targets"].items():
+            per_run = [r.get("cpu_ms_per_request") or {} for r in t["runs"]]
+            per_run = [p for p in per_run if p]
+            if not per_run:
+                continue
+            med = {k: statistics.median(p.get(k, 0.0) for p in per_run) for k in per_run[0]}
+            relevant = {
+                "ours": ("scim-edge", "directory", "portal-actions", "postgres", "nats"),
+                "ours-lean": ("scim-edge", "directory", "portal-actions", "postgres", "nats"),
+                "scim2-server": ("scim2-server",),
+                "asyncpg": ("postgres",),
+            }.get(name, ())
+            cells = [_f(med.get(k), 2) if k in relevant else "" for k in SERVER_PARTS]
+            total = sum(med.get(k, 0.0) for k in relevant)
+            lines.append(
+                f"| {op['title']} | {name} | " + " | ".join(cells) + f" | {_f(total, 2)} | "
+                f"{_f(med.get('client'), 2)} |"
+            )
+    return lines

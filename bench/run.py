@@ -15,6 +15,7 @@ import asyncio
 import importlib.util
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -53,10 +54,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p = argparse.ArgumentParser(
         prog="python -m bench.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--quick", action="store_true", help="3k users, 3 runs of 2 s: a smoke run")
+    p.add_argument("--quick", action="store_true", help="3k users, 3 runs of 1.5 s: a smoke run")
     p.add_argument("--users", type=int, default=None, help="dataset size (default 100000; --quick: 3000)")
     p.add_argument("--runs", type=int, default=3, help="measured runs per operation and target (default 3)")
-    p.add_argument("--run-seconds", type=float, default=None, help="length of one run (default 4; --quick 2)")
+    p.add_argument(
+        "--run-seconds", type=float, default=None, help="length of one run (default 4; --quick 1.5)"
+    )
     p.add_argument("--lag-rate", type=float, default=200.0, help="POST rate of the lag test (default 200/s)")
     p.add_argument("--only", default="", help="comma-separated operation keys to run (default: all)")
     p.add_argument(
@@ -70,12 +73,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
     return Config(
         users=a.users or (3_000 if quick else 100_000),
         runs=a.runs,
-        warmup_s=1.0 if quick else 2.0,
-        run_s=a.run_seconds or (2.0 if quick else 4.0),
+        warmup_s=0.5 if quick else 2.0,
+        run_s=a.run_seconds or (1.5 if quick else 4.0),
         lag_rate=a.lag_rate,
-        lag_s=4.0 if quick else 10.0,
+        lag_s=3.0 if quick else 10.0,
         lag_runs=2 if quick else 3,
-        spec_repeats=3 if quick else 10,
+        spec_repeats=3 if quick else 5,
         profile=not a.no_profile,
         only={s.strip() for s in a.only.split(",") if s.strip()},
         skip_peer=a.skip_peer,
@@ -89,6 +92,8 @@ def log(msg: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     check_dependencies()
     cfg = parse_args(argv)
+    # gRPC core logs a line at every fork (py-spy is started from this process); keep the output readable.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     try:
         import uvloop
 

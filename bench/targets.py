@@ -75,7 +75,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "profile_ops": [f"group1_{max(sizes)}"],
             }
         )
-        lean = {s: _med(results, f"group1_lean_{s}", "ours", "p50_ms") for s in sizes}
+        lean = {s: _med(results, f"group1_{s}", "ours-lean", "p50_ms") for s in sizes}
         lw = max(lean.values())
         lflat = lean[max(sizes)] / lean[min(sizes)] if lean[min(sizes)] else math.nan
         out.append(
