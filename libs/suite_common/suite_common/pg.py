@@ -17,8 +17,11 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(dsn: str, *, min_size: int, max_size: int, **kwargs: Any) -> asyncpg.Pool:
+    # A lock wait longer than this is a deadlock in the making: fail the statement (and the request, which
+    # clients retry) instead of queueing forever.
+    settings = {"lock_timeout": "5000", **kwargs.pop("server_settings", {})}
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, server_settings=settings, **kwargs
     )
     assert pool is not None
     return pool

@@ -25,6 +25,7 @@ from directory.entrypoints.health import HealthReporter
 from directory.relay.metrics import OutboxMetrics
 from directory.relay.outbox_relay import OutboxRelay
 from directory.service_layer.admin import AdminService
+from directory.service_layer.credentials_cache import CredentialsCache
 from directory.service_layer.cursor_listing import CursorLister
 from directory.service_layer.resources import ResourceService
 
@@ -70,8 +71,9 @@ class DirectoryApp:
         pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
         servers = GrpcServers([GrpcServerMetrics(self.registry)], separate_admin=bool(s.admin_listen))
         health = HealthReporter(pool, ["scimsuite.directory.v1.DirectoryService", "scimsuite.admin.v1.DirectoryAdmin"])
+        credentials = CredentialsCache(s.database_url, ttl_s=s.credentials_cache_ttl_s)
         directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
-            DirectoryServicer(pool, ResourceService(pool), await cursor_lister(pool, s)), servers.data
+            DirectoryServicer(pool, ResourceService(pool), await cursor_lister(pool, s), credentials), servers.data
         )
         admin_pb2_grpc.add_DirectoryAdminServicer_to_server(
             AdminServicer(AdminService(pool, s.public_base_url), s.admin_token), servers.admin
@@ -89,6 +91,7 @@ class DirectoryApp:
         await servers.start()
         health_task = asyncio.create_task(health.run())
         relay_task = asyncio.create_task(relay.run())
+        credentials_task = asyncio.create_task(credentials.run())
         outbox_metrics = OutboxMetrics(self.registry, pool, relay)
         backlog_task = asyncio.create_task(sample_every(5.0, outbox_metrics.sample, self._stop))
         log.info("directory serving", extra={"listen": s.grpc_listen, "port": self.bound_port,
@@ -102,9 +105,12 @@ class DirectoryApp:
             health_task.cancel()
             await servers.stop(s.shutdown_grace_s)  # in-flight calls finish; new ones are refused
             await relay.shutdown()
+            await credentials.shutdown()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(relay_task, s.shutdown_grace_s)
             await backlog_task
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(credentials_task, s.shutdown_grace_s)
             await pool.close()
             await metrics_server.close()
             log.info("directory stopped")

@@ -31,6 +31,8 @@ class Settings:
     # shares. A timeout of 0 turns cursor paging off (ServiceProviderConfig then says cursor: false).
     cursor_secret: str = ""
     cursor_timeout_s: int = 3600
+    # Authenticated tokens are cached per replica; LISTEN/NOTIFY drops the cache on any credential change.
+    credentials_cache_ttl_s: float = 30.0
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -54,4 +56,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_listen=env_str(env, "DIRECTORY_ADMIN_LISTEN", ""),
         cursor_secret=env_str(env, "CURSOR_SECRET", ""),
         cursor_timeout_s=env_int(env, "CURSOR_TIMEOUT_SECONDS", 3600),
+        credentials_cache_ttl_s=env_float(env, "CREDENTIALS_CACHE_SECONDS", 30.0),
     )

@@ -16,7 +16,8 @@ from suite_common.logs import bind
 from suite_common.pg import CONNECTION_ERRORS
 
 from directory.adapters.postgres import tenants
-from directory.domain.tenancy import ConnectionContext, bearer_from_header
+from directory.domain.tenancy import ConnectionContext, bearer_from_header, token_hash
+from directory.service_layer.credentials_cache import CredentialsCache
 from directory.service_layer.cursor_listing import CursorLister
 from directory.service_layer.resources import Projection, RequestInfo, ResourceService
 
@@ -54,19 +55,31 @@ def _object(raw: bytes) -> dict[str, Any]:
 
 class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def __init__(
-        self, pool: asyncpg.Pool, service: ResourceService, lister: CursorLister | None = None
+        self,
+        pool: asyncpg.Pool,
+        service: ResourceService,
+        lister: CursorLister | None = None,
+        credentials: CredentialsCache | None = None,
     ) -> None:
         self.pool = pool
         self.service = service
         self.lister = lister  # None: RFC 9865 cursors are not offered
+        self.credentials = credentials
 
     async def _authenticate(self, context: Context, connection_id: str) -> ConnectionContext:
         header = dict(context.invocation_metadata() or ()).get("authorization", "")
         token = bearer_from_header(str(header))
         if not token:
             raise errors.Unauthorized("missing bearer token")
-        async with self.pool.acquire() as conn:
-            ctx = await tenants.authenticate(conn, token)
+        digest = token_hash(token)
+        ctx = self.credentials.get(digest) if self.credentials else None
+        if ctx is None:
+            async with self.pool.acquire() as conn:
+                found = await tenants.lookup_token(conn, digest)
+            if found is not None:
+                ctx = found[0]
+                if self.credentials:
+                    self.credentials.put(digest, ctx, found[1])
         # A token for another connection is treated exactly like an unknown token: nothing is revealed.
         if ctx is None or ctx.connection_id != connection_id:
             raise errors.Unauthorized("invalid bearer token")

@@ -11,9 +11,8 @@ from directory.adapters.postgres.rows import Conn
 
 
 @asynccontextmanager
-async def transaction(pool: asyncpg.Pool, *, lock_timeout_ms: int = 5000) -> AsyncIterator[Conn]:
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[Conn]:
+    # lock_timeout is a session setting of every pooled connection (suite_common.pg.create_pool), so the
+    # transaction needs no extra round trip for it.
     async with pool.acquire() as conn, conn.transaction():
-        # A lock wait longer than this is a deadlock-in-waiting; fail the request instead
-        # (RFC 7644 clients retry).
-        await conn.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
         yield conn

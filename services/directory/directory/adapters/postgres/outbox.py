@@ -15,7 +15,7 @@ NOTIFY_CHANNEL = "directory_outbox"
 
 
 async def append(conn: Conn, ctx: ConnectionContext, event: ResourceChanged) -> None:
-    """Record the event in the caller's transaction; NOTIFY wakes the relay when that transaction commits."""
+    """Record the event in the caller's transaction; a trigger's NOTIFY wakes the relay when it commits."""
     headers = telemetry.inject({})
     await conn.execute(
         """
@@ -29,7 +29,6 @@ async def append(conn: Conn, ctx: ConnectionContext, event: ResourceChanged) -> 
         headers.get("traceparent"),
         headers.get("tracestate"),
     )
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,16 @@ from directory.domain.tenancy import ConnectionContext, token_hash
 
 async def authenticate(conn: Conn, token: str) -> ConnectionContext | None:
     """The enabled connection a live token belongs to, or None."""
-    digest = token_hash(token)
+    found = await lookup_token(conn, token_hash(token))
+    return found[0] if found else None
+
+
+async def lookup_token(conn: Conn, digest: bytes) -> tuple[ConnectionContext, float | None] | None:
+    """The connection of a live token (by its SHA-256) and the seconds the token has left (None: no end)."""
     row = await conn.fetchrow(
         """
-        SELECT t.token_hash, c.id, c.workspace_id, c.portal, c.custom_schemas
+        SELECT t.token_hash, c.id, c.workspace_id, c.portal, c.custom_schemas,
+               extract(epoch FROM t.expires_at - now())::float8 AS expires_in
           FROM directory.tokens t
           JOIN directory.connections c ON c.id = t.connection_id
          WHERE t.token_hash = $1
@@ -30,12 +36,13 @@ async def authenticate(conn: Conn, token: str) -> ConnectionContext | None:
     # The index lookup finds the row; the constant-time compare keeps the final verdict timing-flat.
     if row is None or not hmac.compare_digest(bytes(row["token_hash"]), digest):
         return None
-    return ConnectionContext(
+    context = ConnectionContext(
         connection_id=str(row["id"]),
         workspace_id=str(row["workspace_id"]),
         portal=row["portal"],
         custom_schemas=tuple(row["custom_schemas"] or ()),
     )
+    return context, row["expires_in"]
 
 
 async def create_workspace(conn: Conn, name: str) -> asyncpg.Record | None:

@@ -1,0 +1,86 @@
+"""A per-replica cache of authenticated bearer tokens, so a SCIM request costs one database round trip.
+
+A cached entry is only trusted while this replica is LISTENing on `directory_credentials`: every change
+to a token or connection (rotation, revocation, disabling SCIM) notifies all replicas, which drop their
+whole cache, so revocation still takes effect at once. Without a live LISTEN connection the cache is
+bypassed. Entries also expire after `ttl_s` and never outlive the token's own `expires_at`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+import asyncpg
+
+from directory.domain.tenancy import ConnectionContext
+
+log = logging.getLogger(__name__)
+CHANNEL = "directory_credentials"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    context: ConnectionContext
+    valid_until: float  # time.monotonic()
+
+
+class CredentialsCache:
+    def __init__(self, database_url: str, ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
+        self.database_url = database_url
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[bytes, _Entry] = {}
+        self._listening = False
+        self._stopping = asyncio.Event()
+
+    def get(self, token_digest: bytes) -> ConnectionContext | None:
+        if not self._listening:
+            return None
+        entry = self._entries.get(token_digest)
+        if entry is None:
+            return None
+        if entry.valid_until <= time.monotonic():
+            self._entries.pop(token_digest, None)
+            return None
+        return entry.context
+
+    def put(self, token_digest: bytes, context: ConnectionContext, expires_in_s: float | None) -> None:
+        if not self._listening or self.ttl_s <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # bounded memory; a cold cache only costs one query per token
+        lifetime = self.ttl_s if expires_in_s is None else min(self.ttl_s, expires_in_s)
+        self._entries[token_digest] = _Entry(context, time.monotonic() + lifetime)
+
+    def invalidate(self) -> None:
+        self._entries.clear()
+
+    async def shutdown(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Hold the LISTEN connection; while it is down the cache is off and empty."""
+        while not self._stopping.is_set():
+            try:
+                conn = await asyncpg.connect(self.database_url)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("credentials listener cannot connect", extra={"error": str(exc)})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), 1.0)
+                continue
+            try:
+                await conn.add_listener(CHANNEL, lambda *_: self.invalidate())
+                self.invalidate()  # anything cached before this LISTEN may have missed a change
+                self._listening = True
+                while not self._stopping.is_set() and not conn.is_closed():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), 1.0)
+            finally:
+                self._listening = False
+                self.invalidate()
+                with contextlib.suppress(Exception):
+                    await conn.close()
