@@ -80,7 +80,13 @@ async def sec_stack(servers: Servers) -> AsyncIterator[Stack]:
     dsn = await create_database(servers, "security")
     await migrate(dsn)
     stack = Stack(
-        dsn, servers.nats_url, extra_env={"EDGE_MAX_BODY_BYTES": str(MAX_BODY), "LOG_LEVEL": "DEBUG"}
+        dsn,
+        servers.nats_url,
+        extra_env={
+            "EDGE_MAX_BODY_BYTES": str(MAX_BODY),
+            "SCIM_BULK_MAX_PAYLOAD_BYTES": str(MAX_BODY),
+            "LOG_LEVEL": "DEBUG",
+        },
     ).start()
     yield stack
     stack.stop()

@@ -72,6 +72,7 @@ class _FakeConn:
             "workspace_id": "w",
             "portal": "store",
             "custom_schemas": [],
+            "expires_in": None,
         }
 
 
