@@ -9,9 +9,11 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
+import pytest
 
 from tests.reliability.harness import record_figures
 from tests.support.admin import Admin, Tenant
@@ -21,6 +23,13 @@ from tests.support.stack import Stack
 
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 FIGURES: dict[str, float | int] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    yield
+    if FIGURES:
+        record_figures("concurrency", FIGURES)
 
 
 def _patch(*ops: dict[str, Any]) -> dict[str, Any]:
@@ -229,6 +238,33 @@ async def test_contention_storm_has_no_deadlock_no_lock_timeout_no_5xx(
         storm_p99_ms=round(latencies[int(len(latencies) * 0.99)] * 1000),
         storm_max_ms=round(latencies[-1] * 1000),
     )
-    record_figures("concurrency", FIGURES)
     assert statuses == {200: len(ops)}, statuses
     assert deadlocks == 0
+
+
+async def test_a_lock_held_too_long_times_out_as_503_instead_of_waiting(
+    scim: ScimClient, stack: Stack, unique: str
+) -> None:
+    """The lock timeout is really in force: a writer queued behind a lock held for longer than 5 s is
+    answered 503 + Retry-After after about 5 s (clients retry), rather than hanging."""
+    group = await scim.post("/Groups", {"displayName": f"held-{unique}"})
+    gid = group.json["id"]
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT 1 FROM directory.groups WHERE id = $1::uuid FOR UPDATE", gid)
+            started = time.monotonic()
+            resp = await scim.patch(
+                f"/Groups/{gid}",
+                _patch({"op": "replace", "path": "displayName", "value": f"held-{unique}-x"}),
+            )
+            waited = time.monotonic() - started
+    finally:
+        await conn.close()
+    FIGURES["lock_timeout_answered_after_s"] = round(waited, 2)
+    assert resp.status == 503 and resp.headers["Retry-After"].isdigit(), resp
+    assert 4.5 < waited < 8, waited
+    after = await scim.patch(
+        f"/Groups/{gid}", _patch({"op": "replace", "path": "displayName", "value": f"held-{unique}-y"})
+    )
+    assert after.status == 200, after
