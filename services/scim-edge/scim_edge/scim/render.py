@@ -21,7 +21,8 @@ def render(
         group["$ref"] = f"{base_url}/Groups/{group['value']}"
     for member in resource.get("members") or ():
         member["$ref"] = f"{base_url}/{ENDPOINTS.get(member.get('type', 'User'), 'Users')}/{member['value']}"
-    manager = resource.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", {}).get("manager")
+    enterprise = resource.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+    manager = enterprise.get("manager") if isinstance(enterprise, dict) else None
     if isinstance(manager, dict) and manager.get("value") and "$ref" not in manager:
         manager["$ref"] = f"{base_url}/Users/{manager['value']}"
     if not attributes and not excluded:
