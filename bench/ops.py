@@ -24,6 +24,13 @@ USER_COLUMNS = (
     "u.last_modified"
 )
 
+GROUPS_OF = """
+    SELECT m.user_id, g.id, g.display_name
+      FROM directory.memberships m JOIN directory.groups g ON g.id = m.group_id
+     WHERE m.user_id = ANY($1::uuid[])
+     ORDER BY g.display_name
+"""
+
 
 @dataclass
 class Ctx:
@@ -132,15 +139,17 @@ def _pg_get_user(pool: asyncpg.Pool, ctx: Ctx) -> Action:
 
     async def act(k: int) -> None:
         uid = uuid.UUID(user_id(user_name(rng.randrange(ctx.ds.users))))
-        if (
-            await pool.fetchrow(
+        # The statements the directory runs for this request: the token lookup is left out (a floor), the
+        # computed `groups` attribute is not (it is part of the default response).
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
                 f"SELECT {USER_COLUMNS} FROM directory.users u WHERE u.id = $1 AND u.connection_id = $2",
                 uid,
                 cid,
             )
-            is None
-        ):
-            raise WrongAnswer("missing user")
+            if row is None:
+                raise WrongAnswer("missing user")
+            await conn.fetch(GROUPS_OF, [row["id"]])
 
     return act
 
@@ -171,14 +180,20 @@ def _pg_filter_eq(pool: asyncpg.Pool, ctx: Ctx) -> Action:
     cid = uuid.UUID(ctx.connection_id)
 
     async def act(k: int) -> None:
-        rows = await pool.fetch(
-            f"SELECT {USER_COLUMNS} FROM directory.users u WHERE u.connection_id = $1 "
-            "AND lower(u.user_name) = lower($2) ORDER BY u.seq LIMIT 100",
-            cid,
-            user_name(rng.randrange(ctx.ds.users)),
-        )
-        if len(rows) != 1:
-            raise WrongAnswer("eq")
+        # The exact statement shape the directory's filter compiler emits (parameterised LIMIT/OFFSET too:
+        # with a literal LIMIT, PostgreSQL's generic plan for the `co` case below becomes a full scan).
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT {USER_COLUMNS} FROM directory.users u WHERE u.connection_id = $1 "
+                "AND (lower(u.user_name) = lower($2::text)) ORDER BY u.seq ASC LIMIT $3 OFFSET $4",
+                cid,
+                user_name(rng.randrange(ctx.ds.users)),
+                100,
+                0,
+            )
+            if len(rows) != 1:
+                raise WrongAnswer("eq")
+            await conn.fetch(GROUPS_OF, [r["id"] for r in rows])
 
     return act
 
@@ -208,14 +223,19 @@ def _pg_filter_co(pool: asyncpg.Pool, ctx: Ctx) -> Action:
     cid = uuid.UUID(ctx.connection_id)
 
     async def act(k: int) -> None:
-        rows = await pool.fetch(
-            f"SELECT {USER_COLUMNS} FROM directory.users u WHERE u.connection_id = $1 "
-            "AND lower(u.user_name) LIKE ('%' || lower($2) || '%') ORDER BY u.seq LIMIT 10",
-            cid,
-            f"{rng.randrange(ctx.ds.users):06d}@",
-        )
-        if len(rows) != 1:
-            raise WrongAnswer("co")
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT {USER_COLUMNS} FROM directory.users u WHERE u.connection_id = $1 "
+                "AND (lower(u.user_name) LIKE ('%' || lower($2::text) || '%')) ORDER BY u.seq ASC "
+                "LIMIT $3 OFFSET $4",
+                cid,
+                f"{rng.randrange(ctx.ds.users):06d}@",
+                10,
+                0,
+            )
+            if len(rows) != 1:
+                raise WrongAnswer("co")
+            await conn.fetch(GROUPS_OF, [r["id"] for r in rows])
 
     return act
 
@@ -243,12 +263,16 @@ def _pg_sorted_page(pool: asyncpg.Pool, ctx: Ctx) -> Action:
 
     async def act(k: int) -> None:
         async with pool.acquire() as conn:
-            await conn.fetch(
+            rows = await conn.fetch(
                 f"SELECT {USER_COLUMNS} FROM directory.users u WHERE u.connection_id = $1 "
-                "ORDER BY lower(u.user_name), u.seq LIMIT 100",
+                "ORDER BY lower(u.user_name) ASC NULLS LAST, u.seq ASC LIMIT $2 OFFSET $3",
                 cid,
+                100,
+                0,
             )
+            # A full page does not tell the total: RFC 7644 totalResults needs the count.
             await conn.fetchval("SELECT count(*) FROM directory.users u WHERE u.connection_id = $1", cid)
+            await conn.fetch(GROUPS_OF, [r["id"] for r in rows])
 
     return act
 

@@ -22,6 +22,8 @@ def _cell_rps(t: dict[str, Any] | None) -> str:
         return "-"
     med, lo, hi = t["throughput_rps"]
     err = f" ⚠{t['errors']} err" if t["errors"] else ""
+    if len(t["runs"]) == 1:
+        return f"{_f(med, 2)} (1 run){err}"
     return f"{_f(med)} ({_f(lo)}-{_f(hi)}){err}"
 
 
@@ -40,7 +42,9 @@ def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
 
 def _noise(t: dict[str, Any]) -> tuple[float, float]:
     foreign = [r["foreign_cpu_pct"] for r in t["runs"] if r.get("foreign_cpu_pct") is not None]
-    return t.get("spread_pct", math.nan), max(foreign, default=math.nan)
+    spread = t.get("spread_pct")
+    # Results read back from JSON have null where there was no sample (NaN is not JSON).
+    return (math.nan if spread is None else spread), max(foreign, default=math.nan)
 
 
 def render(results: dict[str, Any]) -> str:

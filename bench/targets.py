@@ -61,10 +61,14 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     p50s = {s: _med(results, f"group1_{s}", "ours", "p50_ms") for s in sizes}
     if p50s:
-        worst = max(p50s.values())
+        errors = {s: _errors(results, f"group1_{s}") for s in sizes}
+        # A size whose requests failed has no latency; the target is then missed, and says why.
+        worst = math.nan if any(errors.values()) else max(p50s.values())
         small, large = p50s[min(sizes)], p50s[max(sizes)]
         flat = large / small if small else math.nan
-        measured = ", ".join(f"{s:,}: {v:.1f}" for s, v in p50s.items())
+        measured = ", ".join(
+            f"{s:,}: {errors[s]} failed requests" if errors[s] else f"{s:,}: {v:.1f}" for s, v in p50s.items()
+        )
         out.append(
             {
                 "key": "group1",
