@@ -29,13 +29,19 @@ def _csv(value: Any) -> tuple[str, ...]:
     return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
 
 
+# The directory API carries these as int64; anything beyond this bound means "past the end" (or "none")
+# anyway, and clamping keeps an absurd value from overflowing the RPC field with a 500.
+_INT_BOUND = 2**62
+
+
 def _int(value: Any, name: str, default: int) -> int:
     if value is None or value == "":
         return default
     try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise errors.InvalidValue(f"{name} must be an integer") from exc
+    return max(-_INT_BOUND, min(number, _INT_BOUND))
 
 
 def _lookup(params: Mapping[str, Any], name: str) -> Any:
