@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-
 from suite_common.embedded import EmbeddedNats, EmbeddedPostgres
 
 
@@ -49,7 +48,7 @@ def test_servers() -> Iterator[Servers]:
         if pg:
             pg.stop()
             pg.remove_data()
-        import shutil  # noqa: PLC0415
+        import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-
 from devstack.services import ServiceProcess, wait_grpc_serving, wait_http_port
 from directory.bootstrap import MIGRATIONS as DIRECTORY_MIGRATIONS
 from portal_actions.bootstrap import MIGRATIONS as PORTAL_MIGRATIONS

@@ -1,29 +1,29 @@
 """SCIM protocol errors, one class per RFC 7644 §3.12 `scimType`, each carrying its HTTP status.
 
-    ScimError                      (status, scimType, detail)
-    ├── InvalidFilter        400 invalidFilter
-    ├── TooMany              400 tooMany
-    ├── Uniqueness           409 uniqueness
-    ├── Mutability           400 mutability
-    ├── InvalidSyntax        400 invalidSyntax
-    ├── InvalidPath          400 invalidPath
-    ├── NoTarget             400 noTarget
-    ├── InvalidValue         400 invalidValue
-    ├── InvalidVersion       400 invalidVers
-    ├── Sensitive            403 sensitive
-    ├── InvalidCursor        400 invalidCursor   (RFC 9865 §3.2)
-    ├── ExpiredCursor        400 expiredCursor   (RFC 9865 §3.2)
-    ├── Unauthorized         401
-    ├── Forbidden            403
-    ├── NotFound             404
-    ├── MethodNotAllowed     405
-    ├── Conflict             409
-    ├── PreconditionFailed   412
-    ├── PayloadTooLarge      413
-    ├── UnsupportedMedia     415
-    ├── TooManyRequests      429
-    ├── NotImplementedByUs   501
-    └── Unavailable          503
+ScimError                      (status, scimType, detail)
+├── InvalidFilter        400 invalidFilter
+├── TooMany              400 tooMany
+├── Uniqueness           409 uniqueness
+├── Mutability           400 mutability
+├── InvalidSyntax        400 invalidSyntax
+├── InvalidPath          400 invalidPath
+├── NoTarget             400 noTarget
+├── InvalidValue         400 invalidValue
+├── InvalidVersion       400 invalidVers
+├── Sensitive            403 sensitive
+├── InvalidCursor        400 invalidCursor   (RFC 9865 §3.2)
+├── ExpiredCursor        400 expiredCursor   (RFC 9865 §3.2)
+├── Unauthorized         401
+├── Forbidden            403
+├── NotFound             404
+├── MethodNotAllowed     405
+├── Conflict             409
+├── PreconditionFailed   412
+├── PayloadTooLarge      413
+├── UnsupportedMedia     415
+├── TooManyRequests      429
+├── NotImplementedByUs   501
+└── Unavailable          503
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Code every service shares: settings helpers, telemetry, logging, lifecycle, gRPC error codec, embedded servers."""
+"""Code every service shares: settings, telemetry, logging, lifecycle, gRPC error codec, embedded servers."""

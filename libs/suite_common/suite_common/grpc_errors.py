@@ -7,6 +7,8 @@ The directory maps a SCIM domain error to a gRPC status in exactly one place (`a
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from scim_core import errors
 from scimsuite.directory.v1 import directory_pb2
@@ -45,7 +47,8 @@ async def abort_with(context: grpc.aio.ServicerContext[object, object], error: e
 
 def scim_error_from_rpc(exc: grpc.aio.AioRpcError) -> errors.ScimError | None:
     """The typed SCIM error carried by a failed call, or None if the failure carries no detail."""
-    for key, value in exc.trailing_metadata() or ():
+    entries: Any = exc.trailing_metadata() or ()  # grpc-stubs types metadata entries loosely
+    for key, value in entries:
         if key == DETAIL_KEY and isinstance(value, bytes):
             detail = directory_pb2.ScimErrorDetail.FromString(value)
             return errors.error_from(detail.http_status, detail.scim_type or None, detail.detail)

@@ -21,7 +21,7 @@ def shutdown_event() -> asyncio.Event:
 def install_fast_loop() -> None:
     """uvloop where available: it roughly halves per-request overhead in asyncio servers."""
     try:
-        import uvloop  # noqa: PLC0415
+        import uvloop
     except ImportError:
         return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

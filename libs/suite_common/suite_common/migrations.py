@@ -7,6 +7,7 @@ start at once; the advisory lock makes exactly one of them apply each file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from pathlib import Path
@@ -18,7 +19,9 @@ log = logging.getLogger(__name__)
 
 async def apply_migrations(conn: asyncpg.Connection, folder: Path, namespace: str) -> list[str]:
     """Apply the `*.sql` files of `folder` not yet recorded for `namespace`; return the names applied."""
-    lock_key = int.from_bytes(hashlib.sha256(f"migrations:{namespace}".encode()).digest()[:8], "big", signed=True)
+    lock_key = int.from_bytes(
+        hashlib.sha256(f"migrations:{namespace}".encode()).digest()[:8], "big", signed=True
+    )
     applied_now: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", lock_key)
     try:
@@ -34,15 +37,19 @@ async def apply_migrations(conn: asyncpg.Connection, folder: Path, namespace: st
         )
         done = {
             r["name"]
-            for r in await conn.fetch("SELECT name FROM public.schema_migrations WHERE namespace = $1", namespace)
+            for r in await conn.fetch(
+                "SELECT name FROM public.schema_migrations WHERE namespace = $1", namespace
+            )
         }
-        for path in sorted(folder.glob("*.sql")):
+        for path in sorted(folder.glob("*.sql")):  # noqa: ASYNC240 - a handful of local files, read once at start
             if path.name in done:
                 continue
             async with conn.transaction():
                 await conn.execute(path.read_text())
                 await conn.execute(
-                    "INSERT INTO public.schema_migrations (namespace, name) VALUES ($1, $2)", namespace, path.name
+                    "INSERT INTO public.schema_migrations (namespace, name) VALUES ($1, $2)",
+                    namespace,
+                    path.name,
                 )
             log.info("applied migration", extra={"migration": path.name, "namespace": namespace})
             applied_now.append(path.name)
@@ -57,9 +64,8 @@ async def ensure_database(admin_dsn: str, name: str) -> None:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
-                await conn.execute(f'CREATE DATABASE "{name}"')  # identifier from our own config, not input
-            except asyncpg.DuplicateDatabaseError:
-                pass  # created concurrently by another replica
+            # Created concurrently by another replica is as good as created; the name is our own config.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()

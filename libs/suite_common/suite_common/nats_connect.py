@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import nats
@@ -17,14 +18,16 @@ async def connect_forever(url: str, stopping: asyncio.Event, name: str) -> Clien
     while not stopping.is_set():
         try:
             return await nats.connect(
-                url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
+                url,
+                name=name,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                connect_timeout=2,
                 allow_reconnect=True,
             )
-        except Exception as exc:  # noqa: BLE001 - nats-py raises several unrelated types on connect
+        except Exception as exc:
             log.warning("NATS not reachable, retrying", extra={"error": str(exc), "retry_in_s": delay})
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), delay)
-        except TimeoutError:
-            pass
         delay = min(delay * 2, 5.0)
     return None

@@ -12,7 +12,10 @@ from suite_common import jsonutil
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(
-            typename, schema="pg_catalog", encoder=lambda v: jsonutil.dumps(v).decode(), decoder=jsonutil.loads
+            typename,
+            schema="pg_catalog",
+            encoder=lambda v: jsonutil.dumps(v).decode(),
+            decoder=jsonutil.loads,
         )
 
 
@@ -36,4 +39,7 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.InterfaceError,
     asyncpg.ConnectionDoesNotExistError,
+    # A pooled connection cut by a server restart mid-operation can raise this on its next use ("cannot
+    # switch to state ...; another operation is in progress"); seen under fault injection (tests/reliability).
+    asyncpg.InternalClientError,
 )

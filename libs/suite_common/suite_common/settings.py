@@ -16,34 +16,34 @@ class SettingsError(ValueError):
 
 def env_str(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name)
-    return value if value not in (None, "") else default  # type: ignore[return-value]
+    return value if value else default
 
 
 def env_int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     try:
-        return int(raw)  # type: ignore[arg-type]
+        return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
 def env_float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     try:
-        return float(raw)  # type: ignore[arg-type]
+        return float(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
-    low = raw.lower()  # type: ignore[union-attr]
+    low = raw.lower()
     if low in ("1", "true", "yes", "on"):
         return True
     if low in ("0", "false", "no", "off"):

@@ -12,7 +12,6 @@ from nats.js.errors import BadRequestError
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class EventStreams:
     """Stream names and subjects, derived from two settings so that several suites can share one NATS.
@@ -46,7 +45,9 @@ class EventStreams:
         return f"{self.prefix}.deadletter.{suffix}"
 
 
-async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str], duplicate_window_s: float) -> None:
+async def ensure_stream(
+    js: JetStreamContext, name: str, subjects: list[str], duplicate_window_s: float
+) -> None:
     """Create the stream, or bring an existing one to this configuration (idempotent across replicas)."""
     config = StreamConfig(
         name=name,

@@ -70,10 +70,13 @@ class DirectoryApp:
         s = self.settings
         pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
         servers = GrpcServers([GrpcServerMetrics(self.registry)], separate_admin=bool(s.admin_listen))
-        health = HealthReporter(pool, ["scimsuite.directory.v1.DirectoryService", "scimsuite.admin.v1.DirectoryAdmin"])
+        health = HealthReporter(
+            pool, ["scimsuite.directory.v1.DirectoryService", "scimsuite.admin.v1.DirectoryAdmin"]
+        )
         credentials = CredentialsCache(s.database_url, ttl_s=s.credentials_cache_ttl_s)
         directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
-            DirectoryServicer(pool, ResourceService(pool), await cursor_lister(pool, s), credentials), servers.data
+            DirectoryServicer(pool, ResourceService(pool), await cursor_lister(pool, s), credentials),
+            servers.data,
         )
         admin_pb2_grpc.add_DirectoryAdminServicer_to_server(
             AdminServicer(AdminService(pool, s.public_base_url), s.admin_token), servers.admin
@@ -82,9 +85,14 @@ class DirectoryApp:
             health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
         self.bound_port, self.admin_port = servers.bind(s.grpc_listen, s.admin_listen)
         relay = OutboxRelay(
-            pool, s.database_url, s.nats_url, stream=s.stream_name, duplicate_window_s=s.stream_duplicate_window_s,
+            pool,
+            s.database_url,
+            s.nats_url,
+            stream=s.stream_name,
+            duplicate_window_s=s.stream_duplicate_window_s,
             subject_prefix=s.events_subject_prefix,
-            batch_size=s.relay_batch_size, poll_interval_s=s.relay_poll_interval_s,
+            batch_size=s.relay_batch_size,
+            poll_interval_s=s.relay_poll_interval_s,
         )
         metrics_server = MetricsServer(self.registry, listen_host(s.grpc_listen), s.metrics_port)
         await metrics_server.start()
@@ -94,8 +102,10 @@ class DirectoryApp:
         credentials_task = asyncio.create_task(credentials.run())
         outbox_metrics = OutboxMetrics(self.registry, pool, relay)
         backlog_task = asyncio.create_task(sample_every(5.0, outbox_metrics.sample, self._stop))
-        log.info("directory serving", extra={"listen": s.grpc_listen, "port": self.bound_port,
-                                             "admin_port": self.admin_port})
+        log.info(
+            "directory serving",
+            extra={"listen": s.grpc_listen, "port": self.bound_port, "admin_port": self.admin_port},
+        )
         if ready is not None:
             ready.set()
         try:

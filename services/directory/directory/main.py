@@ -18,7 +18,7 @@ async def _serve() -> None:
     settings = load_settings()
     setup_logging("directory", settings.log_level)
     setup_tracing("directory", environ())
-    from suite_common.instrumentation import instrument_grpc_server, instrument_asyncpg  # noqa: PLC0415
+    from suite_common.instrumentation import instrument_asyncpg, instrument_grpc_server
 
     instrument_grpc_server()
     instrument_asyncpg()

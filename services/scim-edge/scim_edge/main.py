@@ -23,7 +23,8 @@ async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | 
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
     await site.start()
-    port = int(site._server.sockets[0].getsockname()[1]) if site._server else settings.port  # type: ignore[union-attr]
+    sockets = getattr(site._server, "sockets", None) or ()  # a port of 0 asks the OS for one: report it
+    port = int(sockets[0].getsockname()[1]) if sockets else settings.port
     if ready is not None:
         ready.set()
     await stop.wait()

@@ -20,11 +20,11 @@ from typing import Any
 import grpc
 from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
-
-from devstack.services import ServiceProcess, wait_grpc_serving, wait_http_port
 from suite_common.embedded import EmbeddedNats, EmbeddedPostgres
 from suite_common.embedded.processes import cmdline, free_port, is_alive, port_is_free, stop_pid
 from suite_common.migrations import apply_migrations, ensure_database
+
+from devstack.services import ServiceProcess, wait_grpc_serving, wait_http_port
 
 ROOT = Path(__file__).resolve().parents[3]
 STATE = ROOT / ".run"
@@ -48,17 +48,18 @@ def _stop_orphans() -> None:
     if not pids_file.exists():
         return
     for pid in json.loads(pids_file.read_text()).values():
-        if is_alive(pid) and any(m in cmdline(pid) for m in ("scim_edge", "directory.main", "portal_actions")):
+        if is_alive(pid) and any(
+            m in cmdline(pid) for m in ("scim_edge", "directory.main", "portal_actions")
+        ):
             print(f"stopping orphan service process {pid}")
             stop_pid(pid)
     pids_file.unlink()
 
 
 async def _migrate(dsn: str) -> None:
-    import asyncpg  # noqa: PLC0415
-
-    from directory.bootstrap import MIGRATIONS as DIRECTORY_MIGRATIONS  # noqa: PLC0415
-    from portal_actions.bootstrap import MIGRATIONS as PORTAL_MIGRATIONS  # noqa: PLC0415
+    import asyncpg
+    from directory.bootstrap import MIGRATIONS as DIRECTORY_MIGRATIONS
+    from portal_actions.bootstrap import MIGRATIONS as PORTAL_MIGRATIONS
 
     conn = await asyncpg.connect(dsn)
     try:
@@ -76,20 +77,29 @@ def _demo_credentials(directory_addr: str, portal_addr: str, token: str) -> list
     with grpc.insecure_channel(directory_addr) as dch, grpc.insecure_channel(portal_addr) as pch:
         admin = admin_pb2_grpc.DirectoryAdminStub(dch)
         portal = portal_pb2_grpc.PortalAdminStub(pch)
-        ws = admin.CreateWorkspace(admin_pb2.CreateWorkspaceRequest(name=DEMO_WORKSPACE, if_missing=True), metadata=md)
+        ws = admin.CreateWorkspace(
+            admin_pb2.CreateWorkspaceRequest(name=DEMO_WORKSPACE, if_missing=True), metadata=md
+        )
         if saved.get("workspace_id") != ws.id:
             saved = {"workspace_id": ws.id, "portals": {}}
-        connections = {c.portal: c for c in admin.ListConnections(
-            admin_pb2.ListConnectionsRequest(workspace=ws.id), metadata=md).connections}
+        connections = {
+            c.portal: c
+            for c in admin.ListConnections(
+                admin_pb2.ListConnectionsRequest(workspace=ws.id), metadata=md
+            ).connections
+        }
         out = []
         for portal_name in ("dashboard", "store", "mdm"):
             known = saved["portals"].get(portal_name)
             conn = connections.get(portal_name)
             if not known or conn is None or not conn.enabled or conn.active_tokens == 0:
-                b = portal.GetBehaviour(portal_pb2.GetBehaviourRequest(workspace_id=ws.id, portal=portal_name),
-                                        metadata=md)
+                b = portal.GetBehaviour(
+                    portal_pb2.GetBehaviourRequest(workspace_id=ws.id, portal=portal_name), metadata=md
+                )
                 portal.SetBehaviour(portal_pb2.SetBehaviourRequest(behaviour=b), metadata=md)
-                creds = admin.EnableScim(admin_pb2.EnableScimRequest(workspace=ws.id, portal=portal_name), metadata=md)
+                creds = admin.EnableScim(
+                    admin_pb2.EnableScimRequest(workspace=ws.id, portal=portal_name), metadata=md
+                )
                 known = {"base_url": creds.base_url, "token": creds.token}
                 saved["portals"][portal_name] = known
             out.append({"portal": portal_name, **known})
@@ -125,15 +135,33 @@ def main() -> None:
     directory_addr = f"127.0.0.1:{_port(50051)}"
     portal_addr = f"127.0.0.1:{_port(50052)}"
     public = os.environ.get("SCIM_PUBLIC_BASE_URL", f"http://127.0.0.1:{edge_port}")
-    common = {"DATABASE_URL": database_url, "NATS_URL": nats_url, "ADMIN_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+    common = {
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "ADMIN_TOKEN": token,
+        "PYTHONUNBUFFERED": "1",
+    }
     logs = STATE / "logs"
     logs.mkdir(exist_ok=True)
     services = [
-        ServiceProcess("directory", {**common, "DIRECTORY_GRPC_LISTEN": directory_addr,
-                                     "SCIM_PUBLIC_BASE_URL": public}, logs / "directory.log"),
-        ServiceProcess("portal-actions", {**common, "PORTAL_GRPC_LISTEN": portal_addr}, logs / "portal-actions.log"),
-        ServiceProcess("scim-edge", {"EDGE_PORT": str(edge_port), "EDGE_HOST": os.environ.get("EDGE_HOST", "127.0.0.1"),
-                                     "DIRECTORY_ADDR": directory_addr, "PYTHONUNBUFFERED": "1"}, logs / "scim-edge.log"),
+        ServiceProcess(
+            "directory",
+            {**common, "DIRECTORY_GRPC_LISTEN": directory_addr, "SCIM_PUBLIC_BASE_URL": public},
+            logs / "directory.log",
+        ),
+        ServiceProcess(
+            "portal-actions", {**common, "PORTAL_GRPC_LISTEN": portal_addr}, logs / "portal-actions.log"
+        ),
+        ServiceProcess(
+            "scim-edge",
+            {
+                "EDGE_PORT": str(edge_port),
+                "EDGE_HOST": os.environ.get("EDGE_HOST", "127.0.0.1"),
+                "DIRECTORY_ADDR": directory_addr,
+                "PYTHONUNBUFFERED": "1",
+            },
+            logs / "scim-edge.log",
+        ),
     ]
     stopping = False
 
@@ -147,13 +175,22 @@ def main() -> None:
         for svc in services:
             svc.start()
         (STATE / "pids.json").write_text(json.dumps({s.name: s.pid for s in services}))
-        (STATE / "stack.json").write_text(json.dumps({
-            "directory_addr": directory_addr, "portal_addr": portal_addr, "admin_token": token,
-            "edge_url": f"http://127.0.0.1:{edge_port}",
-        }))
+        (STATE / "stack.json").write_text(
+            json.dumps(
+                {
+                    "directory_addr": directory_addr,
+                    "portal_addr": portal_addr,
+                    "admin_token": token,
+                    "edge_url": f"http://127.0.0.1:{edge_port}",
+                }
+            )
+        )
         (STATE / "stack.json").chmod(0o600)
-        ok = (wait_grpc_serving(directory_addr, 30) and wait_grpc_serving(portal_addr, 30)
-              and wait_http_port(edge_port, 30))
+        ok = (
+            wait_grpc_serving(directory_addr, 30)
+            and wait_grpc_serving(portal_addr, 30)
+            and wait_http_port(edge_port, 30)
+        )
         if not ok:
             print(f"services did not become ready; see {logs}", file=sys.stderr)
             return

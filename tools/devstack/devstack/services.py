@@ -9,13 +9,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from suite_common.embedded.processes import wait_for_port
 
-MODULES = {"directory": "directory.main", "portal-actions": "portal_actions.main", "scim-edge": "scim_edge.main"}
+MODULES = {
+    "directory": "directory.main",
+    "portal-actions": "portal_actions.main",
+    "scim-edge": "scim_edge.main",
+}
 
 
 @dataclass
@@ -26,7 +30,7 @@ class ServiceProcess:
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> None:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        out: IO[bytes] | int = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", MODULES[self.name]],
             env={**os.environ, **self.env},
@@ -34,7 +38,7 @@ class ServiceProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        if out is not subprocess.DEVNULL:
+        if not isinstance(out, int):
             out.close()
 
     @property

@@ -28,7 +28,9 @@ def generate(out_dir: Path) -> None:
     proto_files = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.rglob("*.proto"))
     include = str(Path(protoc.__file__).parent / "_proto")
     scripts = Path(sysconfig.get_path("scripts"))
-    plugins = [f"--plugin=protoc-gen-{name}={scripts / f'protoc-gen-{name}'}" for name in ("mypy", "mypy_grpc")]
+    plugins = [
+        f"--plugin=protoc-gen-{name}={scripts / f'protoc-gen-{name}'}" for name in ("mypy", "mypy_grpc")
+    ]
     args = [
         "protoc",
         *plugins,
@@ -65,7 +67,9 @@ def _quiet_protoc(args: list[str]) -> int:
 
 
 def _tree(root: Path) -> dict[str, Path]:
-    return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def differences(current: Path, fresh: Path) -> list[str]:

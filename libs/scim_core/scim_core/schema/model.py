@@ -1,4 +1,4 @@
-"""The RFC 7643 §7 attribute model, with case-insensitive lookup (RFC 7643 §2.1: names are case-insensitive)."""
+"""The RFC 7643 §7 attribute model, looked up case-insensitively (RFC 7643 §2.1)."""
 
 from __future__ import annotations
 
@@ -136,5 +136,8 @@ class ResourceSchema:
             "schemaExtensions": [
                 {"schema": s.id, "required": s.id in self.required_extensions} for s in self.extensions
             ],
-            "meta": {"resourceType": "ResourceType", "location": f"{location_base}/ResourceTypes/{self.name}"},
+            "meta": {
+                "resourceType": "ResourceType",
+                "location": f"{location_base}/ResourceTypes/{self.name}",
+            },
         }

@@ -15,7 +15,9 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from suite_common.embedded.processes import cmdline, is_alive, port_is_free, stop_pid
 
@@ -24,13 +26,15 @@ def _debian_bindir() -> Path | None:
     root = Path("/usr/lib/postgresql")
     if not root.is_dir():
         return None
-    versions = sorted((p for p in root.iterdir() if (p / "bin" / "postgres").exists()), key=lambda p: int(p.name))
+    versions = sorted(
+        (p for p in root.iterdir() if (p / "bin" / "postgres").exists()), key=lambda p: int(p.name)
+    )
     return versions[-1] / "bin" if versions else None
 
 
 def _pgserver_bindir() -> Path | None:
     try:
-        import pgserver  # noqa: PLC0415 - optional carrier of binaries
+        import pgserver
     except ImportError:
         return None
     package = Path(pgserver.__file__).parent
@@ -57,12 +61,18 @@ def _pgserver_bindir() -> Path | None:
 
 def postgres_bindir() -> Path:
     explicit = os.environ.get("PG_BINDIR")
-    finders = (lambda: Path(explicit) if explicit else None, _debian_bindir, _pgserver_bindir)
+
+    def from_env() -> Path | None:
+        return Path(explicit) if explicit else None
+
+    finders: tuple[Callable[[], Path | None], ...] = (from_env, _debian_bindir, _pgserver_bindir)
     for find in finders:  # lazily: copying the pgserver binaries is only worth it when nothing else exists
         candidate = find()
         if candidate and (candidate / "postgres").exists():
             return candidate
-    raise RuntimeError("no PostgreSQL binaries: install the pgserver wheel, Debian's postgresql, or set PG_BINDIR")
+    raise RuntimeError(
+        "no PostgreSQL binaries: install the pgserver wheel, Debian's postgresql, or set PG_BINDIR"
+    )
 
 
 def _run_as() -> pwd.struct_passwd | None:
@@ -109,7 +119,8 @@ class EmbeddedPostgres:
     def dsn(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _popen_user_kwargs(self) -> dict[str, object]:
+    def _as_user(self) -> dict[str, Any]:
+        """Popen keyword arguments that drop root privileges (initdb and postgres refuse to run as root)."""
         if self.user is None:
             return {}
         return {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
@@ -135,13 +146,24 @@ class EmbeddedPostgres:
                     os.chown(folder, self.user.pw_uid, self.user.pw_gid)
         os.chmod(self.data_dir, 0o700)
         subprocess.run(
-            [str(bindir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-             "--no-sync", "--locale=C"],
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd="/",
-            **self._popen_user_kwargs(),  # type: ignore[arg-type]
+            **self._as_user(),
         )
 
     def start(self, timeout: float = 60.0) -> str:
@@ -151,16 +173,32 @@ class EmbeddedPostgres:
             self._initdb(bindir)
         self.port = self.port_wanted if self.port_wanted and port_is_free(self.port_wanted) else _free_port()
         args = [
-            str(bindir / "postgres"), "-D", str(self.data_dir), "-h", "127.0.0.1", "-p", str(self.port),
-            "-c", "unix_socket_directories=", "-c", "max_connections=300", "-c", "shared_buffers=256MB",
-            "-c", "listen_addresses=127.0.0.1",
+            str(bindir / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=256MB",
+            "-c",
+            "listen_addresses=127.0.0.1",
         ]
         if not self.durable:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         log = open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab")  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, cwd="/", start_new_session=True,
-            **self._popen_user_kwargs(),  # type: ignore[arg-type]
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd="/",
+            start_new_session=True,
+            **self._as_user(),
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -188,7 +226,11 @@ class EmbeddedPostgres:
 
     def remove_data(self) -> None:
         """Delete the cluster (throwaway clusters in tests)."""
-        target = self.data_dir.parent if self.data_dir.parent.name.startswith("scim-suite-pgdata-") else self.data_dir
+        target = (
+            self.data_dir.parent
+            if self.data_dir.parent.name.startswith("scim-suite-pgdata-")
+            else self.data_dir
+        )
         shutil.rmtree(target, ignore_errors=True)
 
     def kill(self) -> None:
@@ -199,6 +241,6 @@ class EmbeddedPostgres:
 
 
 def _free_port() -> int:
-    from suite_common.embedded.processes import free_port  # noqa: PLC0415
+    from suite_common.embedded.processes import free_port
 
     return free_port()

@@ -104,7 +104,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         async def call() -> directory_pb2.DescribeConnectionResponse:
             ctx = await self._authenticate(context, request.connection_id)
             return directory_pb2.DescribeConnectionResponse(
-                connection_id=ctx.connection_id, workspace_id=ctx.workspace_id, portal=ctx.portal,
+                connection_id=ctx.connection_id,
+                workspace_id=ctx.workspace_id,
+                portal=ctx.portal,
                 custom_schemas_json=jsonutil.dumps(list(ctx.custom_schemas)),
                 cursor_timeout_seconds=self.lister.codec.timeout_s if self.lister else 0,
             )
@@ -117,8 +119,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         async def call() -> directory_pb2.ResourceResponse:
             ctx = await self._authenticate(context, request.connection_id)
             stored = await self.service.create(
-                ctx, _kind(request.resource_type), _object(request.resource_json),
-                RequestInfo(request.request_id, "POST"), _projection(request.projection),
+                ctx,
+                _kind(request.resource_type),
+                _object(request.resource_json),
+                RequestInfo(request.request_id, "POST"),
+                _projection(request.projection),
             )
             return directory_pb2.ResourceResponse(
                 resource_json=jsonutil.dumps(stored.resource), version=stored.version
@@ -147,8 +152,13 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             ctx = await self._authenticate(context, request.connection_id)
             expected = request.expected_version if request.HasField("expected_version") else None
             stored = await self.service.replace(
-                ctx, _kind(request.resource_type), request.id, _object(request.resource_json), expected,
-                RequestInfo(request.request_id, "PUT"), _projection(request.projection),
+                ctx,
+                _kind(request.resource_type),
+                request.id,
+                _object(request.resource_json),
+                expected,
+                RequestInfo(request.request_id, "PUT"),
+                _projection(request.projection),
             )
             return directory_pb2.ResourceResponse(
                 resource_json=jsonutil.dumps(stored.resource), version=stored.version
@@ -163,8 +173,13 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             ctx = await self._authenticate(context, request.connection_id)
             expected = request.expected_version if request.HasField("expected_version") else None
             stored = await self.service.patch(
-                ctx, _kind(request.resource_type), request.id, _body(request.patch_json), expected,
-                RequestInfo(request.request_id, "PATCH"), _projection(request.projection),
+                ctx,
+                _kind(request.resource_type),
+                request.id,
+                _body(request.patch_json),
+                expected,
+                RequestInfo(request.request_id, "PATCH"),
+                _projection(request.projection),
             )
             return directory_pb2.ResourceResponse(
                 resource_json=jsonutil.dumps(stored.resource), version=stored.version
@@ -179,7 +194,10 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             ctx = await self._authenticate(context, request.connection_id)
             expected = request.expected_version if request.HasField("expected_version") else None
             await self.service.delete(
-                ctx, _kind(request.resource_type), request.id, expected,
+                ctx,
+                _kind(request.resource_type),
+                request.id,
+                expected,
                 RequestInfo(request.request_id, "DELETE"),
             )
             return directory_pb2.DeleteResourceResponse()
@@ -195,8 +213,13 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 return await self._list_by_cursor(ctx, request)
             start = max(request.start_index, 1)
             listing = await self.service.list(
-                ctx, _kind(request.resource_type), filter_text=request.filter, sort_by=request.sort_by,
-                descending=request.sort_descending, offset=start - 1, limit=max(request.count, 0),
+                ctx,
+                _kind(request.resource_type),
+                filter_text=request.filter,
+                sort_by=request.sort_by,
+                descending=request.sort_descending,
+                offset=start - 1,
+                limit=max(request.count, 0),
                 projection=_projection(request.projection),
             )
             return directory_pb2.ListResourcesResponse(
@@ -213,11 +236,18 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         if self.lister is None:
             raise errors.NotImplementedByUs("cursor pagination (RFC 9865) is not enabled")
         page = await self.lister.list(
-            ctx, _kind(request.resource_type), filter_text=request.filter, sort_by=request.sort_by,
-            descending=request.sort_descending, cursor=request.cursor, limit=max(request.count, 0),
+            ctx,
+            _kind(request.resource_type),
+            filter_text=request.filter,
+            sort_by=request.sort_by,
+            descending=request.sort_descending,
+            cursor=request.cursor,
+            limit=max(request.count, 0),
             projection=_projection(request.projection),
         )
         return directory_pb2.ListResourcesResponse(
-            resources_json=[jsonutil.dumps(r) for r in page.resources], total_results=page.total,
-            next_cursor=page.next_cursor, previous_cursor=page.previous_cursor,
+            resources_json=[jsonutil.dumps(r) for r in page.resources],
+            total_results=page.total,
+            next_cursor=page.next_cursor,
+            previous_cursor=page.previous_cursor,
         )

@@ -17,8 +17,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opentelemetry import trace
 from suite_common import streams, telemetry
-
 from suite_common.nats_connect import connect_forever
+
 from directory.adapters.postgres import outbox
 from directory.service_layer.unit_of_work import transaction
 
@@ -82,7 +82,7 @@ class OutboxRelay:
                         self._js, self.stream, [self.names.events_filter], self.duplicate_window_s
                     )
                     break
-                except Exception as exc:  # noqa: BLE001 - JetStream may be unavailable for a while
+                except Exception as exc:
                     log.warning("cannot ensure stream yet", extra={"error": str(exc)})
                     await self._sleep(delay)
                     delay = min(delay * 2, 5.0)
@@ -91,7 +91,7 @@ class OutboxRelay:
                 try:
                     sent = await self.drain_once()
                     delay = 0.2
-                except Exception as exc:  # noqa: BLE001 - rows stay in the outbox; retried after a pause
+                except Exception as exc:
                     log.warning("outbox publish failed; rows kept for retry", extra={"error": str(exc)})
                     await self._sleep(delay)
                     delay = min(delay * 2, 5.0)
@@ -112,7 +112,7 @@ class OutboxRelay:
             await asyncio.wait_for(waiter.wait(), seconds)
 
     async def _listen(self) -> None:
-        """LISTEN for commits that wrote outbox rows, so events leave within milliseconds, not a poll period."""
+        """LISTEN for commits that wrote outbox rows: events leave within milliseconds, not a poll period."""
         while not self._stopping.is_set():
             try:
                 conn = await asyncpg.connect(self.database_url)
@@ -122,7 +122,8 @@ class OutboxRelay:
             try:
                 await conn.add_listener(outbox.NOTIFY_CHANNEL, lambda *_: self._wake.set())
                 while not self._stopping.is_set() and not conn.is_closed():
-                    await asyncio.sleep(1.0)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), 1.0)
             finally:
                 with contextlib.suppress(Exception):
                     await conn.close()
@@ -142,9 +143,14 @@ class OutboxRelay:
         assert self._js is not None
         carrier = {k: v for k, v in (("traceparent", row.traceparent), ("tracestate", row.tracestate)) if v}
         with tracer.start_as_current_span(
-            "outbox publish", context=telemetry.extract(carrier), kind=trace.SpanKind.PRODUCER,
-            attributes={"messaging.system": "nats", "messaging.destination.name": row.subject,
-                        "messaging.message.id": row.event_id},
+            "outbox publish",
+            context=telemetry.extract(carrier),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": row.subject,
+                "messaging.message.id": row.event_id,
+            },
         ):
             headers = {"Nats-Msg-Id": row.event_id}
             telemetry.inject(headers)

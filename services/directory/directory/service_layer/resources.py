@@ -102,7 +102,7 @@ def _changed(new: dict[str, Any], current: dict[str, Any]) -> bool:
 def _check_version(row: asyncpg.Record, expected: int | None) -> None:
     if expected is not None and row["version"] != expected:
         raise errors.PreconditionFailed(
-            f"resource version is W/\"{row['version']}\", If-Match asked for W/\"{expected}\""
+            f'resource version is W/"{row["version"]}", If-Match asked for W/"{expected}"'
         )
 
 
@@ -141,18 +141,30 @@ class ResourceService:
         schema = resource_schema(ctx, kind)
         async with self.pool.acquire() as conn:
             page = await search(
-                conn, ctx.connection_id, schema, filter_text=filter_text, sort_by=sort_by,
-                descending=descending, offset=offset, limit=limit,
+                conn,
+                ctx.connection_id,
+                schema,
+                filter_text=filter_text,
+                sort_by=sort_by,
+                descending=descending,
+                offset=offset,
+                limit=limit,
             )
             ids = [r["id"] for r in page.rows]
             if kind == "User":
                 groups = await users_repo.groups_of(conn, ids) if projection.with_groups and ids else {}
-                resources = [user_representation(r, groups.get(r["id"], [])) for r in page.rows] \
-                    if projection.with_groups else [user_representation(r) for r in page.rows]
+                resources = (
+                    [user_representation(r, groups.get(r["id"], [])) for r in page.rows]
+                    if projection.with_groups
+                    else [user_representation(r) for r in page.rows]
+                )
             else:
                 members = await groups_repo.members_of(conn, ids) if projection.with_members and ids else {}
-                resources = [group_representation(r, members.get(r["id"], [])) for r in page.rows] \
-                    if projection.with_members else [group_representation(r) for r in page.rows]
+                resources = (
+                    [group_representation(r, members.get(r["id"], [])) for r in page.rows]
+                    if projection.with_members
+                    else [group_representation(r) for r in page.rows]
+                )
         return Listing(resources, page.total)
 
     # -- writes --------------------------------------------------------------------------------------
@@ -199,9 +211,16 @@ class ResourceService:
         if kind == "User":
             # `active` changes only when the client says so: a PUT that omits it must not reactivate a user.
             return await self._write_user(
-                ctx, resource_id, expected_version, info, projection,
-                lambda current: doc if "active" in doc or "active" not in current
-                else {**doc, "active": current["active"]},
+                ctx,
+                resource_id,
+                expected_version,
+                info,
+                projection,
+                lambda current: (
+                    doc
+                    if "active" in doc or "active" not in current
+                    else {**doc, "active": current["active"]}
+                ),
             )
         members = [m["value"] for m in doc.pop("members", [])] if "members" in doc else []
         # RFC 7644 §3.5.1: PUT replaces the whole resource, membership included (Okta AIW pushes groups so).
@@ -224,7 +243,11 @@ class ResourceService:
         ops = parse_patch_request(body)
         if kind == "User":
             return await self._write_user(
-                ctx, resource_id, expected_version, info, projection,
+                ctx,
+                resource_id,
+                expected_version,
+                info,
+                projection,
                 lambda current: apply_patch(current, ops, schema, resource_id=resource_id).doc,
             )
 
@@ -256,8 +279,13 @@ class ResourceService:
                 _check_version(row, expected_version)
                 await groups_repo.delete(conn, row["id"])
             event = ResourceChanged(
-                resource_type=kind, change="Deleted", resource_id=str(row["id"]), version=row["version"] + 1,
-                state=None, request_id=info.request_id, request_summary=info.summary,
+                resource_type=kind,
+                change="Deleted",
+                resource_id=str(row["id"]),
+                version=row["version"] + 1,
+                state=None,
+                request_id=info.request_id,
+                request_summary=info.summary,
             )
             await outbox.append(conn, ctx, event)
 
@@ -275,10 +303,15 @@ class ResourceService:
         removed: set[str] | None = None,
     ) -> ResourceChanged:
         return ResourceChanged(
-            resource_type=kind, change=change, resource_id=str(row["id"]), version=row["version"],
+            resource_type=kind,
+            change=change,
+            resource_id=str(row["id"]),
+            version=row["version"],
             state=state,
-            members_added=tuple(sorted(added or ())), members_removed=tuple(sorted(removed or ())),
-            request_id=info.request_id, request_summary=info.summary,
+            members_added=tuple(sorted(added or ())),
+            members_removed=tuple(sorted(removed or ())),
+            request_id=info.request_id,
+            request_summary=info.summary,
         )
 
     async def _write_user(

@@ -17,10 +17,12 @@ KIND = {"User": directory_pb2.RESOURCE_TYPE_USER, "Group": directory_pb2.RESOURC
 # round_robin spreads calls over every address the target resolves to (a headless Service, or `ipv4:a,b`),
 # and client-side health checking skips a replica as soon as its health turns NOT_SERVING: a directory
 # that drains on SIGTERM stops receiving new calls before it stops listening.
-SERVICE_CONFIG = json.dumps({
-    "loadBalancingConfig": [{"round_robin": {}}],
-    "healthCheckConfig": {"serviceName": "scimsuite.directory.v1.DirectoryService"},
-})
+SERVICE_CONFIG = json.dumps(
+    {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "healthCheckConfig": {"serviceName": "scimsuite.directory.v1.DirectoryService"},
+    }
+)
 _UNAVAILABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 
 
@@ -39,7 +41,7 @@ class DirectoryClient:
         self.timeout_s = timeout_s
 
     async def close(self) -> None:
-        await self.channel.close()
+        await self.channel.close(grace=None)
 
     async def call(self, method: Callable[..., Awaitable[T]], request: Any, authorization: str) -> T:
         try:

@@ -44,30 +44,45 @@ async def service_provider_config(call: Call) -> web.Response:
     connection = await _describe(call)  # also authenticates the caller for this connection
     s = call.settings
     # RFC 9865: cursors are offered when the directory seals them; index paging stays the default.
-    pagination: dict[str, Any] = {"cursor": connection.cursor_timeout_seconds > 0, "index": True,
-                                  "defaultPaginationMethod": "index", "defaultPageSize": s.default_count,
-                                  "maxPageSize": s.max_results}
+    pagination: dict[str, Any] = {
+        "cursor": connection.cursor_timeout_seconds > 0,
+        "index": True,
+        "defaultPaginationMethod": "index",
+        "defaultPageSize": s.default_count,
+        "maxPageSize": s.max_results,
+    }
     if connection.cursor_timeout_seconds > 0:
         pagination["cursorTimeout"] = connection.cursor_timeout_seconds
-    return scim_json({
-        "schemas": [SPC_URN],
-        "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
-        "patch": {"supported": True},
-        "bulk": {"supported": True, "maxOperations": s.bulk_max_operations, "maxPayloadSize": s.bulk_max_payload_bytes},
-        "filter": {"supported": True, "maxResults": s.max_results},
-        "changePassword": {"supported": False},
-        "sort": {"supported": True},
-        "etag": {"supported": True},
-        "pagination": pagination,
-        "authenticationSchemes": [{
-            "type": "oauthbearertoken",
-            "name": "OAuth Bearer Token",
-            "description": "Authentication with the bearer token issued when SCIM was enabled for the portal.",
-            "specUri": "https://www.rfc-editor.org/info/rfc6750",
-            "primary": True,
-        }],
-        "meta": {"resourceType": "ServiceProviderConfig", "location": f"{call.base_url}/ServiceProviderConfig"},
-    })
+    return scim_json(
+        {
+            "schemas": [SPC_URN],
+            "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
+            "patch": {"supported": True},
+            "bulk": {
+                "supported": True,
+                "maxOperations": s.bulk_max_operations,
+                "maxPayloadSize": s.bulk_max_payload_bytes,
+            },
+            "filter": {"supported": True, "maxResults": s.max_results},
+            "changePassword": {"supported": False},
+            "sort": {"supported": True},
+            "etag": {"supported": True},
+            "pagination": pagination,
+            "authenticationSchemes": [
+                {
+                    "type": "oauthbearertoken",
+                    "name": "OAuth Bearer Token",
+                    "description": "The bearer token issued when SCIM was enabled for the portal.",
+                    "specUri": "https://www.rfc-editor.org/info/rfc6750",
+                    "primary": True,
+                }
+            ],
+            "meta": {
+                "resourceType": "ServiceProviderConfig",
+                "location": f"{call.base_url}/ServiceProviderConfig",
+            },
+        }
+    )
 
 
 async def resource_types(call: Call, name: str | None) -> web.Response:

@@ -51,16 +51,24 @@ async def list_resources(call: Call, kind: str, query: ListQuery) -> web.Respons
     reply = await call.directory.call(
         call.directory.stub.ListResources,
         directory_pb2.ListResourcesRequest(
-            connection_id=call.connection_id, resource_type=KIND[kind], filter=query.filter,
-            sort_by=query.sort_by, sort_descending=query.descending, start_index=query.start_index,
-            count=query.count, count_given=True,
+            connection_id=call.connection_id,
+            resource_type=KIND[kind],
+            filter=query.filter,
+            sort_by=query.sort_by,
+            sort_descending=query.descending,
+            start_index=query.start_index,
+            count=query.count,
+            count_given=True,
             projection=_projection(query.attributes, query.excluded),
-            use_cursor=query.cursor is not None, cursor=query.cursor or "",
+            use_cursor=query.cursor is not None,
+            cursor=query.cursor or "",
         ),
         call.authorization,
     )
-    resources = [render(jsonutil.loads(r), kind, call.base_url, query.attributes, query.excluded)
-                 for r in reply.resources_json]
+    resources = [
+        render(jsonutil.loads(r), kind, call.base_url, query.attributes, query.excluded)
+        for r in reply.resources_json
+    ]
     body = {
         "schemas": [LIST_RESPONSE_URN],
         "totalResults": reply.total_results,
@@ -80,16 +88,18 @@ async def list_resources(call: Call, kind: str, query: ListQuery) -> web.Respons
 
 async def list_via_get(request: web.Request, call: Call, kind: str) -> web.Response:
     s = call.settings
-    return await list_resources(call, kind, parse_list_query(request.query, default_count=s.default_count,
-                                                            max_results=s.max_results))
+    return await list_resources(
+        call, kind, parse_list_query(request.query, default_count=s.default_count, max_results=s.max_results)
+    )
 
 
 async def list_via_search(request: web.Request, call: Call, kind: str) -> web.Response:
     """POST /{Resources}/.search (RFC 7644 §3.4.3): the query travels in a SearchRequest body."""
     body = await read_object(request, call.settings.max_body_bytes)
     s = call.settings
-    return await list_resources(call, kind, parse_list_query(body, default_count=s.default_count,
-                                                            max_results=s.max_results))
+    return await list_resources(
+        call, kind, parse_list_query(body, default_count=s.default_count, max_results=s.max_results)
+    )
 
 
 async def get_resource(request: web.Request, call: Call, kind: str, rid: str) -> web.StreamResponse:
@@ -113,8 +123,11 @@ async def create_resource(request: web.Request, call: Call, kind: str) -> web.Re
     reply = await call.directory.call(
         call.directory.stub.CreateResource,
         directory_pb2.CreateResourceRequest(
-            connection_id=call.connection_id, resource_type=KIND[kind], resource_json=jsonutil.dumps(body),
-            request_id=call.request_id, projection=_projection(*proj),
+            connection_id=call.connection_id,
+            resource_type=KIND[kind],
+            resource_json=jsonutil.dumps(body),
+            request_id=call.request_id,
+            projection=_projection(*proj),
         ),
         call.authorization,
     )
@@ -136,7 +149,9 @@ async def _expected(request: web.Request, call: Call, kind: str, rid: str) -> di
     current = await call.directory.call(
         call.directory.stub.GetResource,
         directory_pb2.GetResourceRequest(
-            connection_id=call.connection_id, resource_type=KIND[kind], id=rid,
+            connection_id=call.connection_id,
+            resource_type=KIND[kind],
+            id=rid,
             projection=_projection(("id",), ()),
         ),
         call.authorization,
@@ -153,8 +168,12 @@ async def replace_resource(request: web.Request, call: Call, kind: str, rid: str
     reply = await call.directory.call(
         call.directory.stub.ReplaceResource,
         directory_pb2.ReplaceResourceRequest(
-            connection_id=call.connection_id, resource_type=KIND[kind], id=rid,
-            resource_json=jsonutil.dumps(body), request_id=call.request_id, projection=_projection(*proj),
+            connection_id=call.connection_id,
+            resource_type=KIND[kind],
+            id=rid,
+            resource_json=jsonutil.dumps(body),
+            request_id=call.request_id,
+            projection=_projection(*proj),
             **expected,
         ),
         call.authorization,
@@ -169,8 +188,12 @@ async def patch_resource(request: web.Request, call: Call, kind: str, rid: str) 
     reply = await call.directory.call(
         call.directory.stub.PatchResource,
         directory_pb2.PatchResourceRequest(
-            connection_id=call.connection_id, resource_type=KIND[kind], id=rid,
-            patch_json=jsonutil.dumps(body), request_id=call.request_id, projection=_projection(*proj),
+            connection_id=call.connection_id,
+            resource_type=KIND[kind],
+            id=rid,
+            patch_json=jsonutil.dumps(body),
+            request_id=call.request_id,
+            projection=_projection(*proj),
             **expected,
         ),
         call.authorization,
@@ -184,11 +207,12 @@ async def delete_resource(request: web.Request, call: Call, kind: str, rid: str)
     await call.directory.call(
         call.directory.stub.DeleteResource,
         directory_pb2.DeleteResourceRequest(
-            connection_id=call.connection_id, resource_type=KIND[kind], id=rid, request_id=call.request_id,
+            connection_id=call.connection_id,
+            resource_type=KIND[kind],
+            id=rid,
+            request_id=call.request_id,
             **expected,
         ),
         call.authorization,
     )
     return web.Response(status=204)
-
-

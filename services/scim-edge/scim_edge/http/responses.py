@@ -13,8 +13,11 @@ SCIM_CONTENT_TYPE = "application/scim+json"
 
 def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
-        body=jsonutil.dumps(body), status=status, headers=headers,
-        content_type=SCIM_CONTENT_TYPE, charset="utf-8",
+        body=jsonutil.dumps(body),
+        status=status,
+        headers=headers,
+        content_type=SCIM_CONTENT_TYPE,
+        charset="utf-8",
     )
 
 

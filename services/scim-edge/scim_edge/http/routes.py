@@ -49,8 +49,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         # 501 (RFC 7644 §3.12), which tells a client the operation exists but is not offered here.
         if method not in ("GET", "POST") or (method == "POST") != (head == ".search"):
             raise _not_allowed(method, request.path)
-        raise errors.NotImplementedByUs("searching several resource types at once is not supported; "
-                                        "query /Users or /Groups")
+        raise errors.NotImplementedByUs(
+            "searching several resource types at once is not supported; query /Users or /Groups"
+        )
     kind = RESOURCE_KINDS.get(head)
     if kind is None:
         raise errors.NotFound(f"no endpoint {request.path}")

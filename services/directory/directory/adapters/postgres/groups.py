@@ -140,5 +140,3 @@ async def members_of(conn: Conn, group_ids: list[Any]) -> dict[Any, list[dict[st
     for r in rows:
         out[r["group_id"]].append({"value": str(r["id"]), "display": r["display"], "type": "User"})
     return out
-
-

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
 from suite_common import telemetry
 
 from directory.adapters.postgres.rows import Conn
@@ -41,7 +40,7 @@ class OutboxRow:
     tracestate: str | None
 
 
-async def claim_batch(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
+async def claim_batch(conn: Conn, limit: int) -> list[OutboxRow]:
     """Lock the oldest publishable rows, skipping those another relay replica holds.
 
     A row is publishable only when no older row of the same resource remains, so events of one resource
@@ -67,7 +66,7 @@ async def claim_batch(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
     ]
 
 
-async def delete(conn: asyncpg.Connection, ids: list[int]) -> None:
+async def delete(conn: Conn, ids: list[int]) -> None:
     await conn.execute("DELETE FROM directory.outbox WHERE id = ANY($1::bigint[])", ids)
 
 
