@@ -31,6 +31,8 @@ class Fault:
 class FaultLog:
     injected: list[str] = field(default_factory=list)
     outage_s: dict[str, float] = field(default_factory=dict)
+    # Acknowledged writes when the fault hit and when it was lifted: the load ran through every fault.
+    writes_at: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _kill(svc: ServiceProcess) -> Fault:
@@ -75,13 +77,23 @@ def plan(
 
 async def inject(faults: list[Fault], model: Model, log: FaultLog) -> None:
     """Fire fault i once the load has done i/(n+1) of its writes; each is restored after its downtime."""
+    model.faults_done = False
+    try:
+        await _inject(faults, model, log)
+    finally:
+        model.faults_done = True
+
+
+async def _inject(faults: list[Fault], model: Model, log: FaultLog) -> None:
     for i, fault in enumerate(faults, start=1):
         threshold = model.target * i // (len(faults) + 1)
         await model.reached(threshold)
         started = time.monotonic()
         # The name is taken before the kill: it records the pid that was killed.
         log.injected.append(fault.name)
+        hit = model.writes
         await asyncio.to_thread(fault.down)
         await asyncio.sleep(fault.downtime_s)
         await asyncio.to_thread(fault.up)
         log.outage_s[fault.name] = round(time.monotonic() - started, 2)
+        log.writes_at[fault.name] = (hit, model.writes)

@@ -50,10 +50,13 @@ class Model:
     writes: int = 0  # acknowledged write operations
     target: int = 0
     progressed: asyncio.Event = field(default_factory=asyncio.Event)
+    # The load runs on past `target` until the fault injector is through, so that no fault hits an idle
+    # system.
+    faults_done: bool = True
 
     @property
     def done(self) -> bool:
-        return self.writes >= self.target
+        return self.writes >= self.target and self.faults_done
 
     async def reached(self, writes: int) -> None:
         while self.writes < writes:

@@ -38,7 +38,7 @@ async def fault_run(name: str, *, replicas: int, writes: int, workers: int, heav
         )
         path = tenant.base_url.split("/scim/v2/", 1)[1]
         bases = [f"{url}/scim/v2/{path}" for url in stack.edge_urls]
-        model = Model(target=writes)
+        model = Model(target=writes, faults_done=False)
         log = FaultLog()
         faults = plan(stack, servers, every_replica=heavy, crash_postgres=heavy, kill_nats=heavy)
         started = time.monotonic()
@@ -86,6 +86,7 @@ async def fault_run(name: str, *, replicas: int, writes: int, workers: int, heav
             "faults_injected": len(log.injected),
             "faults": log.injected,
             "outage_s": log.outage_s,
+            "writes_at_fault": log.writes_at,
             "stream_messages": in_stream,
             "load_seconds": round(load_s, 1),
             "settle_seconds": round(settle_s, 1),
@@ -110,9 +111,10 @@ async def fault_run(name: str, *, replicas: int, writes: int, workers: int, heav
 
 
 @pytest.mark.timeout(600)
-async def test_small_load_survives_one_kill_of_each_service_and_restarts() -> None:
+@pytest.mark.parametrize("replicas", [1, 2])
+async def test_small_load_survives_one_kill_of_each_service_and_restarts(replicas: int) -> None:
     writes = int(os.environ.get("FAULT_WRITES", "300"))
-    await fault_run("faults-small", replicas=1, writes=writes, workers=6, heavy=False)
+    await fault_run(f"faults-small-{replicas}x", replicas=replicas, writes=writes, workers=6, heavy=False)
 
 
 @pytest.mark.heavy
