@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -84,13 +85,21 @@ class Dataset:
         return cls(users, tuple(sorted(set(sizes))))
 
 
-async def load_ours(dsn: str, connection_id: str, ds: Dataset) -> float:
-    """COPY the dataset into the directory's tables for one connection; returns the seconds it took."""
+async def load_ours(dsn: str, connection_id: str, workspace_id: str, portal: str, ds: Dataset) -> float:
+    """COPY the dataset into our tables for one connection; returns the seconds it took.
+
+    Both sides of the event flow are written: the directory's rows, and what portal-actions would hold
+    after applying each Created event (its mirror of users and groups at version 1, and the Store
+    employee accounts). Without the mirror, the first event of a loaded user (version 2) would wait for a
+    predecessor that never comes (portal-actions' ordering guard), and the benchmark would measure that.
+    """
     started = time.perf_counter()
     conn = await asyncpg.connect(dsn)
     try:
-        cid = uuid.UUID(connection_id)
+        cid, wid = uuid.UUID(connection_id), uuid.UUID(workspace_id)
         batch: list[tuple[Any, ...]] = []
+        mirror: list[tuple[Any, ...]] = []
+        accounts: list[tuple[Any, ...]] = []
 
         async def flush() -> None:
             await conn.copy_records_to_table(
@@ -99,22 +108,43 @@ async def load_ours(dsn: str, connection_id: str, ds: Dataset) -> float:
                 columns=["id", "connection_id", "user_name", "external_id", "display_name", "active", "doc"],
                 records=batch,
             )
+            await conn.copy_records_to_table(
+                "directory_users",
+                schema_name="portal",
+                columns=[
+                    "user_id",
+                    "connection_id",
+                    "workspace_id",
+                    "portal",
+                    "user_name",
+                    "active",
+                    "deleted",
+                    "state",
+                    "version",
+                ],
+                records=mirror,
+            )
+            await conn.copy_records_to_table(
+                "accounts",
+                schema_name="portal",
+                columns=["workspace_id", "portal", "user_id", "user_name", "status", "provisioned_at"],
+                records=accounts,
+            )
             batch.clear()
+            mirror.clear()
+            accounts.clear()
 
+        now = datetime.now(UTC)
         for i in range(ds.users):
             name = user_name(i)
+            uid = uuid.UUID(user_id(name))
             doc = normalize_resource(user_body(name, i), USER_RESOURCE)
+            text = json.dumps(doc)
             batch.append(
-                (
-                    uuid.UUID(user_id(name)),
-                    cid,
-                    doc["userName"],
-                    doc.get("externalId"),
-                    doc.get("displayName"),
-                    True,
-                    json.dumps(doc),
-                )
+                (uid, cid, doc["userName"], doc.get("externalId"), doc.get("displayName"), True, text)
             )
+            mirror.append((uid, cid, wid, portal, name, True, False, json.dumps({"id": str(uid), **doc}), 1))
+            accounts.append((wid, portal, uid, name, "active", now))
             if len(batch) >= 10_000:
                 await flush()
         if batch:
@@ -129,14 +159,38 @@ async def load_ours(dsn: str, connection_id: str, ds: Dataset) -> float:
                 columns=["id", "connection_id", "display_name", "doc"],
                 records=[(gid, cid, name, json.dumps(doc))],
             )
+            members = [uuid.UUID(user_id(user_name(i))) for i in range(size)]
             await conn.copy_records_to_table(
                 "memberships",
                 schema_name="directory",
                 columns=["group_id", "user_id", "connection_id"],
-                records=[(gid, uuid.UUID(user_id(user_name(i))), cid) for i in range(size)],
+                records=[(gid, uid, cid) for uid in members],
+            )
+            await conn.copy_records_to_table(
+                "groups",
+                schema_name="portal",
+                columns=[
+                    "group_id",
+                    "connection_id",
+                    "workspace_id",
+                    "portal",
+                    "display_name",
+                    "deleted",
+                    "version",
+                ],
+                records=[(gid, cid, wid, portal, name, False, 1)],
+            )
+            await conn.copy_records_to_table(
+                "group_members",
+                schema_name="portal",
+                columns=["group_id", "user_id", "is_member", "version"],
+                records=[(gid, uid, True, 1) for uid in members],
             )
         # Fresh statistics, as autovacuum would have them on a directory that grew to this size over time.
-        await conn.execute("ANALYZE directory.users; ANALYZE directory.groups; ANALYZE directory.memberships")
+        await conn.execute(
+            "ANALYZE directory.users; ANALYZE directory.groups; ANALYZE directory.memberships; "
+            "ANALYZE portal.directory_users; ANALYZE portal.accounts; ANALYZE portal.group_members"
+        )
     finally:
         await conn.close()
     return time.perf_counter() - started

@@ -83,7 +83,7 @@ class Harness:
             peer_task = asyncio.get_running_loop().run_in_executor(
                 None, start_peer, ds, self.infra.workdir / "scim2-server.log"
             )
-        load_s = await load_ours(self.infra.dsn, tenant.connection_id, ds)
+        load_s = await load_ours(self.infra.dsn, tenant.connection_id, tenant.workspace_id, tenant.portal, ds)
         self.log(f"ours: dataset COPY'd in {load_s:.1f}s")
         self.results["load"] = {"ours_copy_s": load_s}
         if peer_task is not None:
@@ -126,13 +126,21 @@ class Harness:
     # -- operations ----------------------------------------------------------------------------------
 
     async def settle(self, pool: asyncpg.Pool, timeout_s: float = 60.0) -> None:
-        """Wait until our outbox is empty, so one operation's events are not processed during the next."""
+        """Wait until the events of what ran are published and applied, so that portal-actions does not
+        work through one operation's backlog while the next operation is measured."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if await pool.fetchval("SELECT count(*) FROM directory.outbox") == 0:
                 break
             await asyncio.sleep(0.2)
-        await asyncio.sleep(0.3)  # the consumer's last batch
+        # Published is not applied: wait until portal-actions' record of applied events stops growing.
+        last = -1
+        while time.monotonic() < deadline:
+            applied = await pool.fetchval("SELECT count(*) FROM portal.processed_events")
+            if applied == last:
+                break
+            last = applied
+            await asyncio.sleep(0.4)
 
     def _actions(
         self, op: Op, targets: dict[str, HttpTarget], pool: asyncpg.Pool, ctx: Ctx

@@ -34,9 +34,10 @@ def _cell_lat(t: dict[str, Any] | None) -> str:
 
 
 def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
-    if not a or not b or not b["throughput_rps"][0] or a["throughput_rps"][0] is None:
+    ours, theirs = a["throughput_rps"][0] if a else None, b["throughput_rps"][0] if b else None
+    if ours is None or not theirs or math.isnan(ours) or math.isnan(theirs):
         return "-"
-    r = a["throughput_rps"][0] / b["throughput_rps"][0]
+    r = ours / theirs
     return f"{r:.1f}x" if r >= 1 or r == 0 else f"{r:.2f}x"
 
 
