@@ -29,6 +29,7 @@ test: $(STAMP)
 
 test-heavy: $(STAMP)
 	$(BIN)/python -m pytest -q -m heavy
+	FUZZ_CASES=10000 $(BIN)/python -m pytest -q tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ class OwnServers:
     def stop(self) -> None:
         self.nats.stop()
         self.stop_postgres("fast")
+        self.pg.remove_data()  # running as root, the cluster lives outside `root` (see EmbeddedPostgres)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def stop_postgres(self, mode: str = "fast") -> None:
@@ -69,7 +71,7 @@ class OwnServers:
         self.pg.process = None
 
     def start_postgres(self) -> None:
-        self.pg.start()
+        _retry_spawn(self.pg.start)
 
     def stop_nats(self, mode: str = "graceful") -> None:
         if mode == "kill":
@@ -79,7 +81,7 @@ class OwnServers:
             self.nats.stop()
 
     def start_nats(self) -> None:
-        url = self.nats.start()
+        url = _retry_spawn(self.nats.start)
         assert url == self.nats_url, f"NATS came back on {url}, services use {self.nats_url}"
 
     async def database(self, prefix: str) -> str:
@@ -93,6 +95,19 @@ class OwnServers:
         dsn = f"{base}/{name}"
         await migrate(dsn)
         return dsn
+
+
+def _retry_spawn(start: Callable[[], str]) -> str:
+    """Start a server, again if the child died before it could exec: this process holds gRPC channels,
+    and a fork() racing gRPC's threads can abort in gRPC's at-fork handler ("postgres exited with -6")."""
+    for attempt in range(3):
+        try:
+            return start()
+        except RuntimeError:
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
 
 
 def own_servers(prefix: str, *, durable: bool = False) -> OwnServers:

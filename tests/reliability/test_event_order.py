@@ -62,31 +62,49 @@ def consumer(handler: Any) -> EventConsumer:
     )
 
 
-async def test_an_early_event_is_put_back_then_applied_once_its_predecessor_is(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_an_early_event_is_put_back_then_applied_once_its_predecessor_is() -> None:
     waits: list[bool] = []
-    predecessor_applied = False
+    applied = 1
 
     async def handler(data: bytes, wait: bool) -> None:
         waits.append(wait)
-        if wait and not predecessor_applied:
-            raise PredecessorPending("r", 1, 3)
+        if wait and applied < 2:
+            raise PredecessorPending("r", applied, 3)
 
     c = consumer(handler)
     msg = FakeMsg(7)
     await c._process(msg)  # type: ignore[arg-type]
     await c._process(msg)  # type: ignore[arg-type]
     assert msg.naks and msg.acks == 0 and all(d is not None and d <= 2.0 for d in msg.naks)
-    predecessor_applied = True
+    applied = 2
     await c._process(msg)  # type: ignore[arg-type]
     assert msg.acks == 1 and waits == [True, True, True]
-    assert not c._waiting_since, "the wait record is dropped once the event is applied"
+    assert not c._waiting, "the wait record is dropped once the event is applied"
 
 
-async def test_a_predecessor_that_never_comes_stops_blocking_after_the_bound(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_draining_chain_keeps_its_order_however_long_it_takes() -> None:
+    """A resource that still advances (its earlier events arrive one redelivery at a time) keeps the
+    event waiting, even past the bound: only a stall counts."""
+    applied = 1
+    waits: list[bool] = []
+
+    async def handler(data: bytes, wait: bool) -> None:
+        waits.append(wait)
+        if wait:
+            raise PredecessorPending("r", applied, 50)
+
+    c = consumer(handler)
+    msg = FakeMsg(8)
+    key = str(msg.metadata.sequence.stream)
+    for _ in range(5):
+        await c._process(msg)  # type: ignore[arg-type]
+        since, _ = c._waiting[key]
+        c._waiting[key] = (since - c.order_wait_s, applied)  # much time passed...
+        applied += 1  # ...but the resource advanced meanwhile
+    assert waits == [True] * 5 and msg.acks == 0
+
+
+async def test_a_predecessor_that_never_comes_stops_blocking_after_the_bound() -> None:
     waits: list[bool] = []
 
     async def handler(data: bytes, wait: bool) -> None:
@@ -97,7 +115,8 @@ async def test_a_predecessor_that_never_comes_stops_blocking_after_the_bound(
     c = consumer(handler)
     msg = FakeMsg(9)
     await c._process(msg)  # type: ignore[arg-type]
-    # Pretend this replica first put the event back longer ago than the bound.
-    c._waiting_since[str(msg.metadata.sequence.stream)] -= c.order_wait_s + 1
+    key = str(msg.metadata.sequence.stream)
+    since, seen = c._waiting[key]
+    c._waiting[key] = (since - c.order_wait_s - 1, seen)  # no progress for longer than the bound
     await c._process(msg)  # type: ignore[arg-type]
-    assert waits == [True, False] and msg.acks == 1 and len(msg.naks) == 1
+    assert waits == [True, True, False] and msg.acks == 1 and len(msg.naks) == 1

@@ -5,7 +5,8 @@ failing for a reason of its own (it cannot be decoded, or applying it raises) go
 subject after `max_deliveries` tries, with the error recorded, so it never blocks the stream. A database
 outage is not the message's fault: those deliveries are retried without counting towards dead-lettering.
 Nor is an event that arrives before its predecessor (`domain.ordering`): it is put back until the
-predecessor is applied, for a bounded time of this replica's (`order_wait_s`), then applied regardless.
+predecessor is applied. Only if its resource makes no progress at all for `order_wait_s` (the predecessor
+was dead-lettered or aged out) is it applied regardless.
 """
 
 from __future__ import annotations
@@ -62,9 +63,11 @@ class EventConsumer:
         self.dead_lettered_total = 0
         # Long enough for a predecessor held by a replica that died to come back (one ack wait) and be
         # applied; short enough that one which never comes (dead-lettered, aged out) holds its resource
-        # back only briefly.
+        # back only briefly. Measured from the resource's last progress, not from the first put-back: a
+        # long chain of one resource's events drains one redelivery at a time, and must keep its order.
         self.order_wait_s = max(30.0, 2 * ack_wait_s)
-        self._waiting_since: dict[str, float] = {}  # event (stream sequence) -> first put back for order
+        # event (stream sequence) -> (since when its resource has not advanced, the version applied then)
+        self._waiting: dict[str, tuple[float, int]] = {}
 
     async def shutdown(self) -> None:
         """Idempotent: stop fetching; the batch in hand finishes and is acked."""
@@ -127,21 +130,31 @@ class EventConsumer:
             ):
                 await self._process(msg)
 
+    def _stalled_for(self, key: str, pending: PredecessorPending) -> float:
+        """Seconds the event's resource has not advanced while this event waited (0 on progress)."""
+        now = asyncio.get_running_loop().time()
+        if len(self._waiting) > 10_000:  # entries of events another replica went on to apply
+            for stale in [k for k, (t, _) in self._waiting.items() if now - t > 2 * self.order_wait_s]:
+                del self._waiting[stale]
+        since, seen = self._waiting.get(key, (now, pending.applied_version))
+        if pending.applied_version > seen:
+            since = now
+        self._waiting[key] = (since, pending.applied_version)
+        return now - since
+
     async def _process(self, msg: Msg) -> None:
         key = str(msg.metadata.sequence.stream) if msg.metadata else msg.reply
-        now = asyncio.get_running_loop().time()
-        waited = now - self._waiting_since.get(key, now)
         try:
-            await self.handler(msg.data, waited < self.order_wait_s)
-        except PredecessorPending:
-            if len(self._waiting_since) > 10_000:  # entries of events another replica went on to apply
-                stale = [k for k, t in self._waiting_since.items() if now - t > 2 * self.order_wait_s]
-                for k in stale:
-                    del self._waiting_since[k]
-            self._waiting_since.setdefault(key, now)
-            with contextlib.suppress(Exception):
-                await msg.nak(delay=min(0.2 + waited / 5, 2.0))
-            return
+            try:
+                await self.handler(msg.data, True)
+            except PredecessorPending as pending:
+                stalled = self._stalled_for(key, pending)
+                if stalled < self.order_wait_s:
+                    with contextlib.suppress(Exception):
+                        await msg.nak(delay=min(0.2 + stalled / 5, 2.0))
+                    return
+                log.warning("predecessor never came; applying out of order", extra={"error": str(pending)})
+                await self.handler(msg.data, False)
         except _INFRASTRUCTURE as exc:
             log.warning("dependency unavailable; event will be redelivered", extra={"error": str(exc)})
             with contextlib.suppress(Exception):
@@ -166,7 +179,7 @@ class EventConsumer:
             with contextlib.suppress(Exception):
                 await msg.nak(delay=min(0.2 * 2**deliveries, 10.0))
             return
-        self._waiting_since.pop(key, None)
+        self._waiting.pop(key, None)
         self.applied_total += 1
         with contextlib.suppress(Exception):
             await msg.ack()
