@@ -449,6 +449,9 @@ class _Compiler:
         return self.compare_text(op, operand, _text(node.value))
 
     def compare_text(self, op: str, operand: _Operand, value: str) -> str:
+        if "\x00" in value:
+            # PostgreSQL text cannot hold U+0000 (binding it fails with a 500); nothing stored contains it.
+            raise self.error(f"the value compared with {operand.label} contains the NUL character")
         if operand.uuid_sql is not None and op in ("eq", "ne"):
             # The primary key serves `id eq <uuid>`; other text cannot match any id.
             try:
