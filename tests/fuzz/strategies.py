@@ -163,7 +163,7 @@ list_params = st.fixed_dictionaries(
         "excludedAttributes": st.lists(attributes, max_size=4).map(",".join) | printable,
         "startIndex": st.integers(-(2**70), 2**70).map(str) | printable,
         "count": st.integers(-(2**70), 2**70).map(str) | printable,
-        "cursor": printable,
+        "cursor": printable | texts,
     },
 )
 
