@@ -206,6 +206,7 @@ class Harness:
                     )
                     after = self.meter.snapshot()
                     res.foreign_cpu_pct = self.meter.foreign_pct(before, after, res.elapsed_s)
+                    res.iowait_pct = self.meter.iowait_pct(before, after, res.elapsed_s)
                     res.cpu_ms = self.meter.cpu_ms(before, after)
                     summaries[name].runs.append(res)
                     if "write" in op.tags or op.concurrency == 1:
@@ -238,9 +239,9 @@ class Harness:
             before = self.meter.snapshot()
             t0 = time.perf_counter()
             r = await test.run(cfg.lag_rate, cfg.lag_s)
-            r.foreign_cpu_pct = self.meter.foreign_pct(
-                before, self.meter.snapshot(), time.perf_counter() - t0
-            )
+            after, elapsed = self.meter.snapshot(), time.perf_counter() - t0
+            r.foreign_cpu_pct = self.meter.foreign_pct(before, after, elapsed)
+            r.iowait_pct = self.meter.iowait_pct(before, after, elapsed)
             runs.append(r.to_json())
             j = runs[-1]
             self.log(

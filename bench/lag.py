@@ -31,6 +31,7 @@ class LagRun:
     lag_from_201_ms: list[float]
     missing: int
     foreign_cpu_pct: float | None = None
+    iowait_pct: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class LagRun:
             "lag_from_201_p99_ms": percentile(self.lag_from_201_ms, 99),
             "accounts_missing": self.missing,
             "foreign_cpu_pct": self.foreign_cpu_pct,
+            "iowait_pct": self.iowait_pct,
         }
 
 

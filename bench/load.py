@@ -29,6 +29,7 @@ class RunResult:
     latencies_s: list[float]
     first_error: str = ""
     foreign_cpu_pct: float | None = None  # CPU used by processes outside the benchmark, % of all cores
+    iowait_pct: float | None = None  # CPU time idle waiting on disk, % of all cores
     cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU used per component during the run
 
     @property
@@ -106,6 +107,7 @@ class Summary:
                     "p50_ms": r.percentile(50) * 1000,
                     "p99_ms": r.percentile(99) * 1000,
                     "foreign_cpu_pct": r.foreign_cpu_pct,
+                    "iowait_pct": r.iowait_pct,
                     "cpu_ms_per_request": {k: v / r.ok for k, v in r.cpu_ms.items()} if r.ok else {},
                 }
                 for r in self.runs

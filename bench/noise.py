@@ -14,11 +14,12 @@ from pathlib import Path
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _total_busy_ticks() -> int:
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, iowait) ticks of all CPUs since boot."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     values = [int(x) for x in fields]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return sum(values[:8]) - idle
+    iowait = values[4] if len(values) > 4 else 0
+    return sum(values[:8]) - values[3] - iowait, iowait
 
 
 def _proc_table() -> dict[int, tuple[int, int]]:
@@ -41,6 +42,7 @@ class Snapshot:
     busy: int
     ours: int
     components: dict[str, int]
+    iowait: int = 0
 
 
 class NoiseMeter:
@@ -74,7 +76,15 @@ class NoiseMeter:
                 if name != "client" or pid == root:
                     stack.extend(p for p in children.get(pid, []) if p not in self.components.values())
             per[name] = sum(table[p][1] for p in seen)
-        return Snapshot(_total_busy_ticks(), sum(per.values()), per)
+        busy, iowait = _cpu_ticks()
+        return Snapshot(busy, sum(per.values()), per, iowait)
+
+    @staticmethod
+    def iowait_pct(before: Snapshot, after: Snapshot, elapsed_s: float) -> float:
+        """Share of the box's CPU time spent idle waiting for disk I/O: fsync stalls on a shared disk."""
+        if elapsed_s <= 0:
+            return float("nan")
+        return (after.iowait - before.iowait) / _TICKS / elapsed_s / (os.cpu_count() or 1) * 100
 
     @staticmethod
     def cpu_ms(before: Snapshot, after: Snapshot) -> dict[str, float]:

@@ -41,11 +41,16 @@ def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
     return f"{r:.1f}x" if r >= 1 or r == 0 else f"{r:.2f}x"
 
 
-def _noise(t: dict[str, Any]) -> tuple[float, float]:
+def _noise(t: dict[str, Any]) -> tuple[float, float, float]:
     foreign = [r["foreign_cpu_pct"] for r in t["runs"] if r.get("foreign_cpu_pct") is not None]
+    iowait = [r["iowait_pct"] for r in t["runs"] if r.get("iowait_pct") is not None]
     spread = t.get("spread_pct")
     # Results read back from JSON have null where there was no sample (NaN is not JSON).
-    return (math.nan if spread is None else spread), max(foreign, default=math.nan)
+    return (
+        (math.nan if spread is None else spread),
+        max(foreign, default=math.nan),
+        max(iowait, default=math.nan),
+    )
 
 
 def render(results: dict[str, Any]) -> str:
@@ -98,9 +103,12 @@ def render(results: dict[str, Any]) -> str:
             v = ts.get(label)
             lines.append(f"| {title} | {op['concurrency']} | {_cell_rps(v)} | {_cell_lat(v)} | | | | | | |")
         for name, t in ts.items():
-            spread, foreign = _noise(t)
+            spread, foreign, iowait = _noise(t)
             if spread > NOISY_SPREAD_PCT or foreign > NOISY_FOREIGN_PCT:
-                noisy.append(f"{key}/{name}: spread {_f(spread, 0)} %, foreign CPU up to {_f(foreign, 0)} %")
+                noisy.append(
+                    f"{key}/{name}: spread {_f(spread, 0)} %, foreign CPU up to {_f(foreign, 0)} %, "
+                    f"iowait up to {_f(iowait, 0)} %"
+                )
             if t.get("first_error"):
                 noisy.append(f"{key}/{name}: {t['errors']} errors, first: `{t['first_error'][:160]}`")
     notes = [op["note"] for op in results.get("operations", {}).values() if op.get("note")]
@@ -118,8 +126,8 @@ def render(results: dict[str, Any]) -> str:
             "Store tenant, on_create=employee)",
             "",
             "| Run | achieved req/s | POST p50 / p99 ms | lag p50 ms | lag p99 ms | lag max ms | "
-            "lag from 201, p50 / p99 ms | accounts missing | errors | foreign CPU % |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "lag from 201, p50 / p99 ms | accounts missing | errors | foreign CPU % | iowait % |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for i, r in enumerate(lag["runs"], 1):
             lines.append(
@@ -127,7 +135,7 @@ def render(results: dict[str, Any]) -> str:
                 f"{_f(r['lag_p50_ms'])} | {_f(r['lag_p99_ms'])} | {_f(r['lag_max_ms'])} | "
                 f"{_f(r['lag_from_201_p50_ms'])} / {_f(r['lag_from_201_p99_ms'])} | "
                 f"{r['accounts_missing']} | "
-                f"{r['errors']} | {_f(r['foreign_cpu_pct'], 0)} |"
+                f"{r['errors']} | {_f(r['foreign_cpu_pct'], 0)} | {_f(r.get('iowait_pct'), 0)} |"
             )
         lines += ["", "Lag = portal.accounts.updated_at - directory.users.created_at (one PostgreSQL clock)."]
 
