@@ -74,12 +74,13 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         digest = token_hash(token)
         ctx = self.credentials.get(digest) if self.credentials else None
         if ctx is None:
+            generation = self.credentials.generation if self.credentials else 0
             async with self.pool.acquire() as conn:
                 found = await tenants.lookup_token(conn, digest)
             if found is not None:
                 ctx = found[0]
                 if self.credentials:
-                    self.credentials.put(digest, ctx, found[1])
+                    self.credentials.put(digest, ctx, found[1], generation)
         # A token for another connection is treated exactly like an unknown token: nothing is revealed.
         if ctx is None or ctx.connection_id != connection_id:
             raise errors.Unauthorized("invalid bearer token")

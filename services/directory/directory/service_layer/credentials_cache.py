@@ -34,6 +34,8 @@ class CredentialsCache:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._entries: dict[bytes, _Entry] = {}
+        # Bumped by every invalidation: a lookup that started before a change must not cache what it read.
+        self.generation = 0
         self._listening = False
         self._stopping = asyncio.Event()
 
@@ -48,8 +50,11 @@ class CredentialsCache:
             return None
         return entry.context
 
-    def put(self, token_digest: bytes, context: ConnectionContext, expires_in_s: float | None) -> None:
-        if not self._listening or self.ttl_s <= 0:
+    def put(
+        self, token_digest: bytes, context: ConnectionContext, expires_in_s: float | None, generation: int
+    ) -> None:
+        """Cache a lookup that began at `generation`; dropped if credentials changed since it began."""
+        if not self._listening or self.ttl_s <= 0 or generation != self.generation:
             return
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # bounded memory; a cold cache only costs one query per token
@@ -57,6 +62,7 @@ class CredentialsCache:
         self._entries[token_digest] = _Entry(context, time.monotonic() + lifetime)
 
     def invalidate(self) -> None:
+        self.generation += 1
         self._entries.clear()
 
     async def shutdown(self) -> None:
