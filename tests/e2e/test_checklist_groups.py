@@ -251,3 +251,21 @@ async def test_members_filter_and_unknown_members(scim: ScimClient, unique: str)
         400,
         "invalidPath",
     )
+
+
+async def test_a_write_to_a_large_group_answers_without_its_members(scim: ScimClient, unique: str) -> None:
+    """Above GROUP_WRITE_MEMBERS_INLINE_MAX (100) a PATCH answer leaves `members` out, unless asked for."""
+    ids = await _users(scim, f"big-{unique}", 102)
+    group = await create_group(scim, f"big-{unique}", tuple(ids[:101]))
+    assert "members" not in group  # the POST answer: 101 members is above the bound
+    add_one = patch_op({"op": "add", "path": "members", "value": [{"value": ids[101]}]})
+    patched = await scim.patch(f"/Groups/{group['id']}", add_one)
+    assert patched.status == 200 and patched.json["displayName"] == f"big-{unique}"
+    assert "members" not in patched.json
+    asked = await scim.patch(
+        f"/Groups/{group['id']}",
+        patch_op({"op": "replace", "path": "displayName", "value": f"big2-{unique}"}),
+        params={"attributes": "members,displayName"},
+    )
+    assert {m["value"] for m in asked.json["members"]} == set(ids)
+    assert await member_ids(scim, group["id"]) == set(ids)  # GET always returns them all

@@ -75,7 +75,12 @@ class DirectoryApp:
         )
         credentials = CredentialsCache(s.database_url, ttl_s=s.credentials_cache_ttl_s)
         directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
-            DirectoryServicer(pool, ResourceService(pool), await cursor_lister(pool, s), credentials),
+            DirectoryServicer(
+                pool,
+                ResourceService(pool, write_members_inline_max=s.write_members_inline_max),
+                await cursor_lister(pool, s),
+                credentials,
+            ),
             servers.data,
         )
         admin_pb2_grpc.add_DirectoryAdminServicer_to_server(

@@ -33,6 +33,8 @@ class Settings:
     cursor_timeout_s: int = 3600
     # Authenticated tokens are cached per replica; LISTEN/NOTIFY drops the cache on any credential change.
     credentials_cache_ttl_s: float = 30.0
+    # Answers to Group writes inline `members` only up to this many (GET always returns them all).
+    write_members_inline_max: int = 100
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -57,4 +59,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cursor_secret=env_str(env, "CURSOR_SECRET", ""),
         cursor_timeout_s=env_int(env, "CURSOR_TIMEOUT_SECONDS", 3600),
         credentials_cache_ttl_s=env_float(env, "CREDENTIALS_CACHE_SECONDS", 30.0),
+        write_members_inline_max=env_int(env, "GROUP_WRITE_MEMBERS_INLINE_MAX", 100),
     )

@@ -89,6 +89,22 @@ async def _members(conn: Conn, row: asyncpg.Record, projection: Projection) -> A
     return (await groups_repo.members_of(conn, [row["id"]]))[row["id"]]
 
 
+async def _written_members(conn: Conn, row: asyncpg.Record, projection: Projection, inline_max: int) -> Any:
+    """The members in the answer to a Group write (POST, PUT, PATCH): inlined up to `inline_max`.
+
+    RFC 7644 §3.5.2 answers a write with the resource, but a one-member change to a group of 100,000 must
+    not read and ship 100,000 members back, and no provisioning client reads them: Okta documents
+    `members` as null after a PATCH, Entra prefers 204. Above the bound `members` is left out; asking for
+    it by name (`?attributes=members`) always returns it, and GET always returns it.
+    """
+    if not projection.with_members:
+        return None
+    asked = any(a.lower().rsplit(":", 1)[-1] == "members" for a in projection.attributes)
+    if not asked and await groups_repo.has_more_members_than(conn, row["id"], inline_max):
+        return None
+    return (await groups_repo.members_of(conn, [row["id"]]))[row["id"]]
+
+
 def _changed(new: dict[str, Any], current: dict[str, Any]) -> bool:
     """Whether a write changes the resource; one that does not keeps its version, so its ETag (RFC 7644
     §3.14). `schemas` is left out: normalizing adds it to `new`, and it only restates what is present."""
@@ -107,8 +123,9 @@ def _check_version(row: asyncpg.Record, expected: int | None) -> None:
 
 
 class ResourceService:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, write_members_inline_max: int = 100) -> None:
         self.pool = pool
+        self.write_members_inline_max = write_members_inline_max
 
     # -- reads ---------------------------------------------------------------------------------------
 
@@ -194,7 +211,12 @@ class ResourceService:
             added = await groups_repo.add_members(conn, ctx.connection_id, row["id"], member_ids)
             state = group_representation(row)
             await outbox.append(conn, ctx, self._event("Group", "Created", row, state, info, added=added))
-            return Stored(group_representation(row, await _members(conn, row, projection)), row["version"])
+            return Stored(
+                group_representation(
+                    row, await _written_members(conn, row, projection, self.write_members_inline_max)
+                ),
+                row["version"],
+            )
 
     async def replace(
         self,
@@ -364,7 +386,12 @@ class ResourceService:
                     "Group", "Updated", row, group_representation(row), info, added=added, removed=removed
                 )
                 await outbox.append(conn, ctx, event)
-            return Stored(group_representation(row, await _members(conn, row, projection)), row["version"])
+            return Stored(
+                group_representation(
+                    row, await _written_members(conn, row, projection, self.write_members_inline_max)
+                ),
+                row["version"],
+            )
 
 
 async def _apply_member_changes(

@@ -32,6 +32,9 @@ class DirectoryClient:
             address,
             options=[
                 ("grpc.keepalive_time_ms", 20000),
+                # Large groups come back whole on GET (~10 MB at 100,000 members); 4 MB is gRPC's default.
+                ("grpc.max_receive_message_length", 128 * 1024 * 1024),
+                ("grpc.max_send_message_length", 128 * 1024 * 1024),
                 ("grpc.enable_retries", 1),
                 ("grpc.service_config", SERVICE_CONFIG),
             ],

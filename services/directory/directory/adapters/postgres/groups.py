@@ -140,3 +140,11 @@ async def members_of(conn: Conn, group_ids: list[Any]) -> dict[Any, list[dict[st
     for r in rows:
         out[r["group_id"]].append({"value": str(r["id"]), "display": r["display"], "type": "User"})
     return out
+
+
+async def has_more_members_than(conn: Conn, group_id: Any, limit: int) -> bool:
+    """Whether the group has more than `limit` members; reads at most limit + 1 index entries."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM directory.memberships WHERE group_id = $1 OFFSET $2 LIMIT 1", group_id, limit
+    )
+    return found is not None
