@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import asyncpg
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
 
 from bench.clients import HttpTarget
 from bench.dataset import Dataset, load_ours
@@ -32,6 +35,7 @@ from tests.support.stack import Stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SLOW_REQUEST_S = 2.0
+PORTAL_CONSUMER = "portal-actions"  # portal-actions' default durable name (PORTAL_CONSUMER)
 
 
 class Harness:
@@ -47,6 +51,8 @@ class Harness:
         self.stack: Stack | None = None
         self.peer: Peer | None = None
         self.meter = NoiseMeter()
+        self.nc: NatsClient | None = None
+        self.js: JetStreamContext | None = None
 
     def close(self) -> None:
         if self.peer is not None:
@@ -116,31 +122,44 @@ class Harness:
                     {"Authorization": f"Bearer {lag_tenant.token}"},
                     http,
                 )
-                await self.run_lag(lag, lag_tenant.connection_id)
+                await self.run_lag(lag, lag_tenant.connection_id, pool)
                 await self.run_spec(targets)
                 self.record_rss()
                 self.results["targets"] = evaluate(self.results)
                 if cfg.profile:
                     await self.profile_misses(targets, pool, ctx)
+        if self.nc is not None:
+            await self.nc.close()
 
     # -- operations ----------------------------------------------------------------------------------
 
-    async def settle(self, pool: asyncpg.Pool, timeout_s: float = 60.0) -> None:
+    async def settle(self, pool: asyncpg.Pool, timeout_s: float = 300.0) -> float:
         """Wait until the events of what ran are published and applied, so that portal-actions does not
-        work through one operation's backlog while the next operation is measured."""
-        deadline = time.monotonic() + timeout_s
+        work through one operation's backlog while the next operation is measured. Returns the seconds
+        it took: how far portal-actions had fallen behind."""
+        started = time.monotonic()
+        deadline = started + timeout_s
         while time.monotonic() < deadline:
             if await pool.fetchval("SELECT count(*) FROM directory.outbox") == 0:
                 break
             await asyncio.sleep(0.2)
-        # Published is not applied: wait until portal-actions' record of applied events stops growing.
-        last = -1
+        # Published is not applied: JetStream's view of the portal-actions consumer says what is left.
+        # (Counting applied events is not enough: one 1,000-member event can take longer than a poll.)
         while time.monotonic() < deadline:
-            applied = await pool.fetchval("SELECT count(*) FROM portal.processed_events")
-            if applied == last:
+            if await self._portal_pending() == 0:
                 break
-            last = applied
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(0.2)
+        else:
+            self.log(f"   portal-actions still had events pending after {timeout_s:.0f}s")
+        return time.monotonic() - started
+
+    async def _portal_pending(self) -> int:
+        assert self.stack is not None
+        if self.js is None:
+            self.nc = await nats.connect(self.infra.nats_url, name="bench-settle")
+            self.js = self.nc.jetstream()
+        info = await self.js.consumer_info(self.stack.stream, PORTAL_CONSUMER)
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
 
     def _actions(
         self, op: Op, targets: dict[str, HttpTarget], pool: asyncpg.Pool, ctx: Ctx
@@ -190,6 +209,8 @@ class Harness:
                 if warm.latencies_s and min(warm.latencies_s) > SLOW_REQUEST_S:
                     slow.add(name)
             order = list(actions)
+            # Seconds spent after runs waiting for portal-actions to apply the events they left behind.
+            catch_up: dict[str, float] = {}
             for r in range(cfg.runs):
                 # Rotate the order each run, so slow drifts in background load hit every target alike.
                 for name in order[r % len(order) :] + order[: r % len(order)]:
@@ -210,10 +231,11 @@ class Harness:
                     res.cpu_ms = self.meter.cpu_ms(before, after)
                     summaries[name].runs.append(res)
                     if "write" in op.tags or op.concurrency == 1:
-                        await self.settle(pool)
-            await self.settle(pool)
+                        catch_up[name] = catch_up.get(name, 0.0) + await self.settle(pool)
+            catch_up["(end)"] = await self.settle(pool)
             out[op.key] = {
                 "variants": {label: title for label, (_, _, title) in op.variants.items()},
+                "portal_catch_up_s": catch_up,
                 "title": op.title,
                 "concurrency": op.concurrency,
                 "note": op.note,
@@ -229,13 +251,14 @@ class Harness:
 
     # -- lag, SPEC, RSS ------------------------------------------------------------------------------
 
-    async def run_lag(self, target: HttpTarget, connection_id: str) -> None:
+    async def run_lag(self, target: HttpTarget, connection_id: str, pool: asyncpg.Pool) -> None:
         cfg = self.cfg
         test = LagTest(target, self.infra.dsn, connection_id)
         self.log(f"lag: POST /Users at {cfg.lag_rate:.0f}/s for {cfg.lag_s:.0f}s, {cfg.lag_runs} runs")
         await test.run(cfg.lag_rate, 1.0)  # warm-up
         runs = []
         for _ in range(cfg.lag_runs):
+            await self.settle(pool)  # each run starts with portal-actions caught up
             before = self.meter.snapshot()
             t0 = time.perf_counter()
             r = await test.run(cfg.lag_rate, cfg.lag_s)

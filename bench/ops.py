@@ -510,7 +510,7 @@ def operations(ds: Dataset) -> list[Op]:
                 _group_patch_one(size, False),
                 _pg_group_patch_one(size),
                 targets=all3,
-                max_requests=60,
+                max_requests=30,
                 tags={"group1"},
                 variants={LEAN: ("ours", _group_patch_one(size, True), LEAN_TITLE)},
             )
@@ -526,7 +526,7 @@ def operations(ds: Dataset) -> list[Op]:
                 # scim2-server is left out: in a smoke run its 1,000-op removal took 47 s per request (it
                 # re-validates and deep-copies the group per operation), which would dominate the run time.
                 targets=("ours", "asyncpg"),
-                max_requests=20,
+                max_requests=10,
                 tags={"group1000"},
                 variants={LEAN: ("ours", _group_patch_1000(True), LEAN_TITLE)},
             )

@@ -176,6 +176,19 @@ def render(results: dict[str, Any]) -> str:
         f"{NOISY_FOREIGN_PCT:.0f} % of the box), and errors:"
     )
     lines += [""] + ([f"- {n}" for n in noisy] or ["- none"])
+    catch_up = [
+        f"{key}/{name} {seconds:.1f} s"
+        for key, op in results.get("operations", {}).items()
+        for name, seconds in (op.get("portal_catch_up_s") or {}).items()
+        if seconds >= 1.0
+    ]
+    if catch_up:
+        lines += [
+            "",
+            "Time spent after the measured runs of an operation waiting for portal-actions to apply the "
+            "events they left behind, summed over the runs (only where ≥ 1 s; the runs themselves are "
+            "timed without it): " + "; ".join(catch_up) + ".",
+        ]
 
     profiles = results.get("profiles")
     if profiles:
