@@ -20,6 +20,7 @@ from suite_common.streams import EventStreams
 
 from portal_actions.adapters.nats.consumer import EventConsumer
 from portal_actions.config import Settings
+from portal_actions.domain.events import DirectoryEvent
 from portal_actions.entrypoints.grpc_admin import PortalAdminServicer
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
@@ -96,6 +97,7 @@ class PortalActionsApp:
             max_deliveries=s.max_deliveries,
             ack_wait_s=s.ack_wait_s,
             concurrency=max(s.db_pool_max - 1, 1),
+            order_key=DirectoryEvent.order_key,
         )
         consumer_task = asyncio.create_task(self.consumer.run())
         js = nc.jetstream()

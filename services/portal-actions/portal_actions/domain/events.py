@@ -34,6 +34,15 @@ class DirectoryEvent:
         return f"{self.event_type} ({self.request_summary})" if self.request_summary else self.event_type
 
     @staticmethod
+    def order_key(data: bytes) -> tuple[str, int] | None:
+        """(resource id, version) of an encoded event, or None if it cannot be read."""
+        try:
+            env = events_pb2.EventEnvelope.FromString(data)
+        except Exception:  # an unreadable event is ordered on its own; applying it reports why
+            return None
+        return env.resource_id, env.resource_version
+
+    @staticmethod
     def decode(data: bytes) -> DirectoryEvent:
         env = events_pb2.EventEnvelope.FromString(data)
         kind = {events_pb2.RESOURCE_KIND_USER: "User", events_pb2.RESOURCE_KIND_GROUP: "Group"}[
