@@ -9,31 +9,41 @@ from tests.support.scim_client import ScimClient
 OKTA_HEADERS = {"User-Agent": "Okta SCIM Client 1.0.0"}
 
 
-async def test_okta_create_user_becomes_store_employee(scim: ScimClient, admin: Admin, store_tenant: Tenant) -> None:
+async def test_okta_create_user_becomes_store_employee(
+    scim: ScimClient, admin: Admin, store_tenant: Tenant
+) -> None:
     user_name = "test.user@okta.local"
     lookup = await scim.get(
-        "/Users", params={"filter": f'userName eq "{user_name}"', "startIndex": "1", "count": "100"},
+        "/Users",
+        params={"filter": f'userName eq "{user_name}"', "startIndex": "1", "count": "100"},
         headers=OKTA_HEADERS,
     )
     assert lookup.status == 200, lookup
     assert lookup.headers["Content-Type"].startswith("application/scim+json")
     assert lookup.json == {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": [],
+        "totalResults": 0,
+        "startIndex": 1,
+        "itemsPerPage": 0,
+        "Resources": [],
     }
 
-    created = await scim.post("/Users", {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": user_name,
-        "name": {"givenName": "Test", "familyName": "User"},
-        "emails": [{"primary": True, "value": user_name, "type": "work"}],
-        "displayName": "Test User",
-        "locale": "en-US",
-        "externalId": "00ujl29u0le5T6Aj10h7",
-        "groups": [],
-        "password": "1mz050nq",
-        "active": True,
-    }, headers=OKTA_HEADERS)
+    created = await scim.post(
+        "/Users",
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": user_name,
+            "name": {"givenName": "Test", "familyName": "User"},
+            "emails": [{"primary": True, "value": user_name, "type": "work"}],
+            "displayName": "Test User",
+            "locale": "en-US",
+            "externalId": "00ujl29u0le5T6Aj10h7",
+            "groups": [],
+            "password": "1mz050nq",
+            "active": True,
+        },
+        headers=OKTA_HEADERS,
+    )
     assert created.status == 201, created
     body = created.json
     assert body["id"] and body["userName"] == user_name and body["active"] is True

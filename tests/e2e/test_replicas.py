@@ -29,14 +29,18 @@ async def replicated(servers: Servers) -> AsyncIterator[Stack]:
     await drop_database(servers, dsn)
 
 
-async def test_two_replicas_apply_each_event_exactly_once(replicated: Stack, http: aiohttp.ClientSession) -> None:
+async def test_two_replicas_apply_each_event_exactly_once(
+    replicated: Stack, http: aiohttp.ClientSession
+) -> None:
     admin = Admin(replicated)
     try:
         tenant = await admin.enable("replicas", "store", on_create="employee", on_deactivate="remove")
         clients = [ScimClient(http, url, tenant) for url in replicated.edge_urls]
 
         async def create(i: int) -> str:
-            resp = await clients[i % 2].post("/Users", {"userName": f"replica-{i}@example.com", "active": True})
+            resp = await clients[i % 2].post(
+                "/Users", {"userName": f"replica-{i}@example.com", "active": True}
+            )
             assert resp.status == 201, resp
             return str(resp.json["id"])
 
@@ -44,10 +48,13 @@ async def test_two_replicas_apply_each_event_exactly_once(replicated: Stack, htt
         # Deactivate half through the other edge, so both consumers see creates and removals interleaved.
         deactivated = ids[: USERS // 2]
         for i, uid in enumerate(deactivated):
-            resp = await clients[(i + 1) % 2].patch(f"/Users/{uid}", {
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "replace", "value": {"active": False}}],
-            })
+            resp = await clients[(i + 1) % 2].patch(
+                f"/Users/{uid}",
+                {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "value": {"active": False}}],
+                },
+            )
             assert resp.status == 200, resp
 
         async def settled() -> dict[str, dict[str, object]]:
@@ -66,6 +73,7 @@ async def test_two_replicas_apply_each_event_exactly_once(replicated: Stack, htt
 
         conn = await asyncpg.connect(replicated.database_url)
         try:
+
             async def outbox_drained() -> None:
                 assert await conn.fetchval("SELECT count(*) FROM directory.outbox") == 0
 

@@ -59,13 +59,19 @@ class Admin:
 
     async def accounts(self, tenant: Tenant, include_removed: bool = False) -> dict[str, dict[str, Any]]:
         reply = await self.portal.ListAccounts(
-            portal_pb2.ListAccountsRequest(workspace_id=tenant.workspace_id, portal=tenant.portal,
-                                           include_removed=include_removed),
+            portal_pb2.ListAccountsRequest(
+                workspace_id=tenant.workspace_id, portal=tenant.portal, include_removed=include_removed
+            ),
             metadata=self.md,
         )
         return {
-            a.user_name: {"status": a.status, "role": a.role, "metadata": json.loads(a.metadata_json or b"{}"),
-                          "groups": list(a.groups), "devices": [(d.serial, d.policy) for d in a.devices]}
+            a.user_name: {
+                "status": a.status,
+                "role": a.role,
+                "metadata": json.loads(a.metadata_json or b"{}"),
+                "groups": list(a.groups),
+                "devices": [(d.serial, d.policy) for d in a.devices],
+            }
             for a in reply.accounts
         }
 

@@ -10,7 +10,11 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def assert_eventually(check: Callable[[], Awaitable[T]], timeout: float = 15.0, interval: float = 0.05) -> T:
+async def assert_eventually(
+    check: Callable[[], Awaitable[T]],
+    timeout: float = 15.0,  # noqa: ASYNC109 - a deadline for re-checking, not an I/O timeout
+    interval: float = 0.05,
+) -> T:
     """Re-run `check` until it stops raising AssertionError, or re-raise its last failure at the deadline."""
     deadline = time.monotonic() + timeout
     while True:

@@ -33,8 +33,15 @@ class ScimClient:
         self.auth = f"Bearer {tenant.token}"
 
     async def request(
-        self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
-        raw: bytes | None = None, auth: str | None = None, params: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        auth: str | None = None,
+        params: dict[str, str] | None = None,
     ) -> ScimResponse:
         hdrs = {"Authorization": auth if auth is not None else self.auth, "Accept": "application/scim+json"}
         if body is not None or raw is not None:
@@ -43,7 +50,9 @@ class ScimClient:
         if hdrs.get("Authorization") == "":
             del hdrs["Authorization"]
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        async with self.session.request(method, self.base + path, data=data, headers=hdrs, params=params) as resp:
+        async with self.session.request(
+            method, self.base + path, data=data, headers=hdrs, params=params
+        ) as resp:
             return ScimResponse(resp.status, resp.headers, await resp.read())
 
     async def get(self, path: str, **kw: Any) -> ScimResponse:

@@ -59,19 +59,36 @@ class Stack:
         return "ipv4:" + ",".join(self.directory_addrs)
 
     def _common(self) -> dict[str, str]:
-        return {"DATABASE_URL": self.database_url, "NATS_URL": self.nats_url, "ADMIN_TOKEN": self.admin_token,
-                "EVENTS_STREAM": self.stream, "EVENTS_SUBJECT_PREFIX": self.stream.lower(), "LOG_LEVEL": "INFO", "SHUTDOWN_GRACE_SECONDS": "5",
-                "OUTBOX_RELAY_POLL_SECONDS": "0.5", **self.extra_env}
+        return {
+            "DATABASE_URL": self.database_url,
+            "NATS_URL": self.nats_url,
+            "ADMIN_TOKEN": self.admin_token,
+            "EVENTS_STREAM": self.stream,
+            "EVENTS_SUBJECT_PREFIX": self.stream.lower(),
+            "LOG_LEVEL": "INFO",
+            "SHUTDOWN_GRACE_SECONDS": "5",
+            "OUTBOX_RELAY_POLL_SECONDS": "0.5",
+            **self.extra_env,
+        }
 
     def start(self) -> Stack:
         for i in range(self.replicas):
             daddr = f"127.0.0.1:{free_port()}"
             paddr = f"127.0.0.1:{free_port()}"
-            d = ServiceProcess("directory", {**self._common(), "DIRECTORY_GRPC_LISTEN": daddr,
-                                             "SCIM_PUBLIC_BASE_URL": "http://scim.test"},
-                               self.log_dir / f"directory-{i}.log")
-            p = ServiceProcess("portal-actions", {**self._common(), "PORTAL_GRPC_LISTEN": paddr},
-                               self.log_dir / f"portal-actions-{i}.log")
+            d = ServiceProcess(
+                "directory",
+                {
+                    **self._common(),
+                    "DIRECTORY_GRPC_LISTEN": daddr,
+                    "SCIM_PUBLIC_BASE_URL": "http://scim.test",
+                },
+                self.log_dir / f"directory-{i}.log",
+            )
+            p = ServiceProcess(
+                "portal-actions",
+                {**self._common(), "PORTAL_GRPC_LISTEN": paddr},
+                self.log_dir / f"portal-actions-{i}.log",
+            )
             d.start()
             p.start()
             self.directories.append(d)
@@ -80,9 +97,16 @@ class Stack:
             self.portal_addrs.append(paddr)
         for i in range(self.replicas):
             port = free_port()
-            e = ServiceProcess("scim-edge", {**self.extra_env, "EDGE_PORT": str(port),
-                                             "DIRECTORY_ADDR": self.directory_target, "LOG_LEVEL": "INFO"},
-                               self.log_dir / f"scim-edge-{i}.log")
+            e = ServiceProcess(
+                "scim-edge",
+                {
+                    **self.extra_env,
+                    "EDGE_PORT": str(port),
+                    "DIRECTORY_ADDR": self.directory_target,
+                    "LOG_LEVEL": "INFO",
+                },
+                self.log_dir / f"scim-edge-{i}.log",
+            )
             e.start()
             self.edges.append(e)
             self.edge_urls.append(f"http://127.0.0.1:{port}")
