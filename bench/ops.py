@@ -325,7 +325,10 @@ def _pg_patch_active(pool: asyncpg.Pool, ctx: Ctx) -> Action:
             await conn.fetchrow(
                 "UPDATE directory.users AS u SET active = $2, "
                 "doc = jsonb_set(u.doc, '{active}', to_jsonb($2::boolean)), "
-                f"version = u.version + 1, last_modified = now() WHERE u.id = $1 RETURNING {USER_COLUMNS}",
+                # The same row write as the directory's, but `version` is rewritten unchanged: a version bump
+                # without an event leaves a gap that portal-actions' ordering guard waits on (up to
+                # order_wait_s, 30 s) at the resource's next real event.
+                f"version = u.version, last_modified = now() WHERE u.id = $1 RETURNING {USER_COLUMNS}",
                 row["id"],
                 active,
             )
@@ -377,7 +380,7 @@ def _pg_group_patch_one(size: int) -> PgBuilder:
                         cid,
                     )
                 await conn.execute(
-                    "UPDATE directory.groups SET version = version + 1, last_modified = now() WHERE id = $1",
+                    "UPDATE directory.groups SET version = version, last_modified = now() WHERE id = $1",
                     gid,
                 )
 
@@ -438,7 +441,9 @@ def _pg_group_patch_1000(pool: asyncpg.Pool, ctx: Ctx) -> Action:
                     gid,
                     ids,
                 )
-            await conn.execute("UPDATE directory.groups SET version = version + 1 WHERE id = $1", gid)
+            await conn.execute(
+                "UPDATE directory.groups SET version = version, last_modified = now() WHERE id = $1", gid
+            )
 
     return act
 
