@@ -40,6 +40,7 @@ typecheck: $(STAMP)
 	    services/directory/directory services/portal-actions/portal_actions tools/scimctl/scimctl tools/devstack/devstack
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.run
 
 clean:

@@ -19,6 +19,10 @@ SERVER_OPTIONS = (
     ("grpc.so_reuseport", 0),
     ("grpc.max_connection_age_ms", 300_000),
     ("grpc.max_connection_age_grace_ms", 30_000),
+    # The edge pings idle connections every 20 s; gRPC's default 5-minute minimum would answer that with
+    # GOAWAY "too_many_pings" and the next request would fail with 503.
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
     # A group of 100,000 members is ~10 MB of JSON; gRPC's 4 MB default would refuse to send it.
     ("grpc.max_send_message_length", 128 * 1024 * 1024),
     ("grpc.max_receive_message_length", 128 * 1024 * 1024),
