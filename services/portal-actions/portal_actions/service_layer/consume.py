@@ -33,7 +33,6 @@ class EventHandlers:
         event = DirectoryEvent.decode(data)
         bind(workspace=event.workspace_id, portal=event.portal, event_id=event.event_id)
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SET LOCAL lock_timeout = 5000")
             outcome = await apply_event(conn, event, wait_for_predecessor=wait_for_predecessor)
         if outcome.applied:
             self.metrics.applied(event.portal, outcome.actions)
