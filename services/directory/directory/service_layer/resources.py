@@ -16,6 +16,7 @@ from scim_core.normalize import normalize_resource
 from scim_core.patch import (
     AddMembers,
     MemberChange,
+    MemberRef,
     RemoveAllMembers,
     RemoveMembers,
     ReplaceMembers,
@@ -206,11 +207,12 @@ class ResourceService:
                 await outbox.append(conn, ctx, self._event("User", "Created", row, state, info))
                 groups: list[dict[str, str]] | None = [] if projection.with_groups else None
                 return Stored(user_representation(row, groups), row["version"])
-            member_ids = [m["value"] for m in doc.pop("members", [])]
+            refs = _member_refs(doc.pop("members", []))
             row = await groups_repo.insert(conn, ctx.connection_id, doc)
-            added = await groups_repo.add_members(conn, ctx.connection_id, row["id"], member_ids)
+            added = await groups_repo.add_members(conn, ctx.connection_id, row["id"], refs, exact=True)
             state = group_representation(row)
-            await outbox.append(conn, ctx, self._event("Group", "Created", row, state, info, added=added))
+            event = self._event("Group", "Created", row, state, info, added=added.ids)
+            await outbox.append(conn, ctx, event)
             return Stored(
                 group_representation(
                     row, await _written_members(conn, row, projection, self.write_members_inline_max)
@@ -244,9 +246,9 @@ class ResourceService:
                     else {**doc, "active": current["active"]}
                 ),
             )
-        members = [m["value"] for m in doc.pop("members", [])] if "members" in doc else []
+        refs = _member_refs(doc.pop("members", []))
         # RFC 7644 §3.5.1: PUT replaces the whole resource, membership included (Okta AIW pushes groups so).
-        replace_members: list[MemberChange] = [ReplaceMembers(tuple(members))]
+        replace_members: list[MemberChange] = [ReplaceMembers(tuple(r.value for r in refs), refs)]
         return await self._write_group(
             ctx, resource_id, expected_version, info, projection, lambda _: (doc, replace_members)
         )
@@ -379,8 +381,8 @@ class ResourceService:
                 current.pop(key, None)
             doc, changes = compute(current)
             doc.pop("members", None)
-            added, removed = await _apply_member_changes(conn, ctx, row["id"], changes)
-            if _changed(doc, current) or added or removed:
+            added, removed, relabelled = await _apply_member_changes(conn, ctx, row["id"], changes)
+            if _changed(doc, current) or added or removed or relabelled:
                 row = await groups_repo.update(conn, row["id"], doc)
                 event = self._event(
                     "Group", "Updated", row, group_representation(row), info, added=added, removed=removed
@@ -394,15 +396,22 @@ class ResourceService:
             )
 
 
+def _member_refs(members: list[dict[str, Any]]) -> tuple[MemberRef, ...]:
+    """The normalized `members` of a POST or PUT body, as sent (value, display, type)."""
+    return tuple(MemberRef(m["value"], m.get("display"), m.get("type")) for m in members)
+
+
 async def _apply_member_changes(
     conn: Conn, ctx: ConnectionContext, group_id: Any, changes: list[MemberChange]
-) -> tuple[set[str], set[str]]:
-    """Apply membership changes in order; return the net delta.
+) -> tuple[set[str], set[str], bool]:
+    """Apply membership changes in order; return the net delta and whether a kept member's `display`
+    or `type` changed.
 
     An add undone by a later remove in the same request cancels out, and vice versa.
     """
     added: set[str] = set()
     removed: set[str] = set()
+    relabelled = False
 
     def record_add(ids: set[str]) -> None:
         for uid in ids:
@@ -419,13 +428,17 @@ async def _apply_member_changes(
                 removed.add(uid)
 
     for change in changes:
-        if isinstance(change, AddMembers):
-            record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
+        if isinstance(change, AddMembers | ReplaceMembers):
+            if isinstance(change, ReplaceMembers):
+                record_remove(await groups_repo.remove_members_except(conn, group_id, list(change.ids)))
+            refs = change.refs or tuple(MemberRef(i) for i in change.ids)
+            result = await groups_repo.add_members(
+                conn, ctx.connection_id, group_id, refs, exact=isinstance(change, ReplaceMembers)
+            )
+            record_add(result.ids)
+            relabelled = relabelled or result.relabelled
         elif isinstance(change, RemoveMembers):
             record_remove(await groups_repo.remove_members(conn, group_id, change.ids))
         elif isinstance(change, RemoveAllMembers):
             record_remove(await groups_repo.remove_all_members(conn, group_id))
-        elif isinstance(change, ReplaceMembers):
-            record_remove(await groups_repo.remove_members_except(conn, group_id, list(change.ids)))
-            record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
-    return added, removed
+    return added, removed, relabelled
