@@ -115,3 +115,46 @@ async def test_group_version_follows_membership(scim: ScimClient, unique: str) -
     again = await scim.patch(path, add)  # already a member: nothing changes
     assert again.status == 200 and again.headers["ETag"] == 'W/"2"'
     assert_precondition_failed(await scim.patch(path, add, headers={"If-Match": 'W/"1"'}))
+
+
+async def test_user_etag_follows_its_groups(scim: ScimClient, unique: str) -> None:
+    """`groups` is part of a User's representation (RFC 7643 §4.1.2), so its ETag changes with them."""
+    user = await new_user(scim, f"joins-{unique}")
+    path = f"/Users/{user['id']}"
+    group = await scim.post("/Groups", {"schemas": [GROUP], "displayName": f"joined-{unique}"})
+    gpath = f"/Groups/{group.json['id']}"
+    member = [{"value": user["id"]}]
+    add = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": member}]}
+    assert (await scim.patch(gpath, add)).status == 200
+
+    joined = await scim.get(path, headers={"If-None-Match": 'W/"1"'})
+    assert joined.status == 200, joined
+    assert [g["value"] for g in joined.json["groups"]] == [group.json["id"]]
+    in_group = joined.headers["ETag"]
+    assert in_group != 'W/"1"' and joined.json["meta"]["version"] == in_group
+    assert (await scim.get(path, headers={"If-None-Match": in_group})).status == 304
+    listed = await scim.get("/Users", params={"filter": f'userName eq "joins-{unique}"'})
+    assert listed.json["Resources"][0]["meta"]["version"] == in_group
+
+    # If-Match on writes compares the same tag: the pre-membership one is stale now.
+    assert_precondition_failed(
+        await scim.patch(path, replace("title", "Boss"), headers={"If-Match": 'W/"1"'})
+    )
+    updated = await scim.patch(path, replace("title", "Boss"), headers={"If-Match": in_group})
+    assert updated.status == 200 and updated.headers["ETag"] not in (in_group, 'W/"1"')
+
+    # A rename of the group changes groups[].display, so the ETag again.
+    before_rename = updated.headers["ETag"]
+    assert (await scim.patch(gpath, replace("displayName", f"renamed-{unique}"))).status == 200
+    renamed = await scim.get(path, headers={"If-None-Match": before_rename})
+    assert renamed.status == 200 and renamed.json["groups"][0]["display"] == f"renamed-{unique}"
+    assert renamed.headers["ETag"] != before_rename
+
+    # Leaving the group: back to the plain version of the user row (two updates: created, title).
+    remove = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "remove", "path": f'members[value eq "{user["id"]}"]'}],
+    }
+    assert (await scim.patch(gpath, remove)).status == 200
+    left = await scim.get(path, headers={"If-None-Match": renamed.headers["ETag"]})
+    assert left.status == 200 and left.json.get("groups", []) == [] and left.headers["ETag"] == 'W/"2"'

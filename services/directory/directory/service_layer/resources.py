@@ -32,7 +32,7 @@ from directory.adapters.postgres import users as users_repo
 from directory.adapters.postgres.rows import Conn
 from directory.adapters.postgres.search import search
 from directory.domain.events import ResourceChanged
-from directory.domain.representation import group_representation, user_representation
+from directory.domain.representation import group_representation, user_representation, user_version
 from directory.domain.tenancy import ConnectionContext
 from directory.service_layer.unit_of_work import transaction
 
@@ -116,10 +116,12 @@ def _changed(new: dict[str, Any], current: dict[str, Any]) -> bool:
     return content(new) != content(current)
 
 
-def _check_version(row: asyncpg.Record, expected: int | None) -> None:
-    if expected is not None and row["version"] != expected:
+def _check_version(kind: str, row: asyncpg.Record, expected: int | None) -> None:
+    """If-Match (RFC 7644 §3.14) against the version the resource's ETag carries."""
+    current = user_version(row) if kind == "User" else row["version"]
+    if expected is not None and current != expected:
         raise errors.PreconditionFailed(
-            f'resource version is W/"{row["version"]}", If-Match asked for W/"{expected}"'
+            f'resource version is W/"{current}", If-Match asked for W/"{expected}"'
         )
 
 
@@ -138,7 +140,9 @@ class ResourceService:
                 row = await users_repo.get(conn, ctx.connection_id, resource_id)
                 if row is None:
                     raise errors.NotFound(f"User {resource_id} not found")
-                return Stored(user_representation(row, await _groups(conn, row, projection)), row["version"])
+                return Stored(
+                    user_representation(row, await _groups(conn, row, projection)), user_version(row)
+                )
             row = await groups_repo.get(conn, ctx.connection_id, resource_id)
             if row is None:
                 raise errors.NotFound(f"Group {resource_id} not found")
@@ -206,7 +210,7 @@ class ResourceService:
                 state = user_representation(row)
                 await outbox.append(conn, ctx, self._event("User", "Created", row, state, info))
                 groups: list[dict[str, str]] | None = [] if projection.with_groups else None
-                return Stored(user_representation(row, groups), row["version"])
+                return Stored(user_representation(row, groups), user_version(row))
             refs = _member_refs(doc.pop("members", []))
             row = await groups_repo.insert(conn, ctx.connection_id, doc)
             added = await groups_repo.add_members(conn, ctx.connection_id, row["id"], refs, exact=True)
@@ -294,13 +298,13 @@ class ResourceService:
                 row = await users_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
                 if row is None:
                     raise errors.NotFound(f"User {resource_id} not found")
-                _check_version(row, expected_version)
+                _check_version("User", row, expected_version)
                 await users_repo.delete(conn, row["id"])
             else:
                 row = await groups_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
                 if row is None:
                     raise errors.NotFound(f"Group {resource_id} not found")
-                _check_version(row, expected_version)
+                _check_version("Group", row, expected_version)
                 await groups_repo.delete(conn, row["id"])
             event = ResourceChanged(
                 resource_type=kind,
@@ -351,7 +355,7 @@ class ResourceService:
             row = await users_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
             if row is None:
                 raise errors.NotFound(f"User {resource_id} not found")
-            _check_version(row, expected_version)
+            _check_version("User", row, expected_version)
             current = user_representation(row)
             for key in ("id", "meta", "schemas"):
                 current.pop(key, None)
@@ -360,7 +364,7 @@ class ResourceService:
                 row = await users_repo.update(conn, row["id"], doc)
                 event = self._event("User", "Updated", row, user_representation(row), info)
                 await outbox.append(conn, ctx, event)
-            return Stored(user_representation(row, await _groups(conn, row, projection)), row["version"])
+            return Stored(user_representation(row, await _groups(conn, row, projection)), user_version(row))
 
     async def _write_group(
         self,
@@ -375,7 +379,7 @@ class ResourceService:
             row = await groups_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
             if row is None:
                 raise errors.NotFound(f"Group {resource_id} not found")
-            _check_version(row, expected_version)
+            _check_version("Group", row, expected_version)
             current = group_representation(row)
             for key in ("id", "meta", "schemas"):
                 current.pop(key, None)

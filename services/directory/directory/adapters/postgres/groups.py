@@ -56,7 +56,10 @@ async def update(conn: Conn, group_id: Any, doc: dict[str, Any]) -> asyncpg.Reco
             f"""
             UPDATE directory.groups AS g
                SET display_name = $2, external_id = $3, doc = $4,
-                   version = g.version + 1, last_modified = now()
+                   version = g.version + 1, last_modified = now(),
+                   -- members' `groups[].display` is this name: a rename must change their ETags
+                   name_stamp = CASE WHEN g.display_name IS DISTINCT FROM $2
+                                     THEN nextval('directory.representation_stamps') ELSE g.name_stamp END
              WHERE g.id = $1
             RETURNING {COLUMNS}
             """,
