@@ -13,13 +13,22 @@ from suite_common.telemetry import setup_tracing
 from scim_edge.config import Settings, load_settings
 from scim_edge.http import health
 from scim_edge.http.app import build_app
+from scim_edge.http.protocol_errors import ScimAppRunner
 
 ACCEPTED_LINGER_S = 0.5
 
 
 async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None) -> int:
     app = build_app(settings)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_s)
+    runner = ScimAppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_grace_s,
+        # aiohttp's 8,190-byte defaults are below what IdPs send: Entra's JWTs in Authorization, and
+        # long filters in the request line.
+        max_line_size=settings.max_request_line_bytes,
+        max_field_size=settings.max_header_bytes,
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
     await site.start()

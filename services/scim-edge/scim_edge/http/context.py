@@ -14,6 +14,8 @@ SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY = web.AppKey("directory", DirectoryClient)
 # Set by the error middleware for every request: the caller's X-Request-Id, or a fresh one.
 REQUEST_ID = web.RequestKey("request_id", str)
+# Longer credentials are refused at once (still a SCIM 401): gRPC caps a metadata value at 16 KiB.
+MAX_CREDENTIAL_CHARS = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ def call_context(request: web.Request) -> Call:
     authorization = request.headers.get("Authorization", "").strip()
     if not authorization:
         raise errors.Unauthorized("authentication required: send Authorization: Bearer <token>")
+    if len(authorization) > MAX_CREDENTIAL_CHARS:
+        # No token the directory issues comes near this; gRPC metadata could not carry it anyway.
+        raise errors.Unauthorized("invalid bearer token")
     cid = request.match_info["connection_id"]
     if settings.public_base_url:
         root = settings.public_base_url
