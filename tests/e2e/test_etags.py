@@ -158,3 +158,36 @@ async def test_user_etag_follows_its_groups(scim: ScimClient, unique: str) -> No
     assert (await scim.patch(gpath, remove)).status == 200
     left = await scim.get(path, headers={"If-None-Match": renamed.headers["ETag"]})
     assert left.status == 200 and left.json.get("groups", []) == [] and left.headers["ETag"] == 'W/"2"'
+
+
+async def test_if_none_match_on_writes_follows_rfc7232(scim: ScimClient, unique: str) -> None:
+    """RFC 7232 §3.2: `*` fails on a resource that exists; a listed current tag fails; any other passes."""
+    user = await new_user(scim, f"inmw-{unique}")
+    path = f"/Users/{user['id']}"
+    body = {"schemas": [USER], "userName": f"inmw-{unique}", "title": "Boss"}
+    assert_precondition_failed(await scim.put(path, body, headers={"If-None-Match": "*"}))
+    assert_precondition_failed(
+        await scim.patch(path, replace("title", "Boss"), headers={"If-None-Match": "*"})
+    )
+    assert_precondition_failed(
+        await scim.patch(path, replace("title", "Boss"), headers={"If-None-Match": 'W/"1"'})
+    )
+    assert_precondition_failed(await scim.delete(path, headers={"If-None-Match": "*"}))
+    unchanged = await scim.get(path)
+    assert unchanged.json["title"] == "Clerk" and unchanged.headers["ETag"] == 'W/"1"'
+
+    stale = await scim.put(path, body, headers={"If-None-Match": 'W/"7"'})
+    assert stale.status == 200 and stale.json["title"] == "Boss" and stale.headers["ETag"] == 'W/"2"'
+    # If-Match is evaluated first: a failing If-Match is a 412 whatever If-None-Match says.
+    both = {"If-Match": 'W/"1"', "If-None-Match": 'W/"9"'}
+    assert_precondition_failed(await scim.patch(path, replace("title", "X"), headers=both))
+    # A write to a resource that does not exist is a 404, not a 412 (RFC 7232 §5).
+    gone = f"/Users/{'0' * 8}-0000-0000-0000-{'0' * 12}"
+    assert (await scim.patch(gone, replace("title", "X"), headers={"If-None-Match": "*"})).status == 404
+
+
+async def test_me_is_501_with_a_reason(scim: ScimClient) -> None:
+    me = await scim.get("/Me")
+    assert me.status == 501 and me.headers["Content-Type"].startswith("application/scim+json")
+    assert me.json["schemas"] == [ERROR] and me.json["status"] == "501"
+    assert "provisioning token" in me.json["detail"] and "not a user" in me.json["detail"]

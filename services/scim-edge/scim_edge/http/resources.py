@@ -2,7 +2,9 @@
 
 Conditional requests (RFC 7644 §3.14): If-None-Match on GET answers 304 while the version is unchanged;
 If-Match on PUT, PATCH and DELETE makes the directory refuse the write with 412 unless it names the
-stored version, checked in the write's own transaction.
+stored version, checked in the write's own transaction. If-None-Match on those writes follows RFC 7232
+§3.2: `*` is 412 because the resource exists, a listed tag that is current is 412, and otherwise the
+write goes ahead only on the version it was evaluated against.
 """
 
 from __future__ import annotations
@@ -134,18 +136,7 @@ async def create_resource(request: web.Request, call: Call, kind: str) -> web.Re
     return _single(call, kind, reply, proj, status=201)
 
 
-async def _expected(request: web.Request, call: Call, kind: str, rid: str) -> dict[str, Any]:
-    """If-Match as the directory's `expected_version`; `*` (any current representation) adds no condition.
-
-    The directory compares one version in the write's transaction. For a header naming no version we
-    could have issued, or several, the current version is read first: the write then goes ahead only if
-    the header names it and it is still current when the write runs.
-    """
-    tags = parse_entity_tags(request.headers.get("If-Match"))
-    if tags is None or tags.any:
-        return {}
-    if len(tags.versions) == 1:
-        return {"expected_version": next(iter(tags.versions))}
+async def _current_version(call: Call, kind: str, rid: str) -> int:
     current = await call.directory.call(
         call.directory.stub.GetResource,
         directory_pb2.GetResourceRequest(
@@ -156,9 +147,34 @@ async def _expected(request: web.Request, call: Call, kind: str, rid: str) -> di
         ),
         call.authorization,
     )
-    if current.version not in tags.versions:
-        raise errors.PreconditionFailed(f'resource version is W/"{current.version}", not one If-Match names')
-    return {"expected_version": current.version}
+    return current.version
+
+
+async def _expected(request: web.Request, call: Call, kind: str, rid: str) -> dict[str, Any]:
+    """If-Match and If-None-Match as the directory's `expected_version` (RFC 7232 §6 evaluation order).
+
+    `If-Match: *` (any current representation) adds no condition, and one listed version is passed as is:
+    the directory compares it in the write's transaction. Otherwise (several versions, or If-None-Match)
+    the current version is read first, the preconditions are evaluated against it, and the write goes
+    ahead only if that version is still current when it runs.
+    """
+    tags = parse_entity_tags(request.headers.get("If-Match"))
+    unless = parse_entity_tags(request.headers.get("If-None-Match"))
+    if unless is None:
+        if tags is None or tags.any:
+            return {}
+        if len(tags.versions) == 1:
+            return {"expected_version": next(iter(tags.versions))}
+    current = await _current_version(call, kind, rid)
+    if tags is not None and not tags.matches(current):
+        raise errors.PreconditionFailed(f'resource version is W/"{current}", not one If-Match names')
+    if unless is not None and unless.any:
+        raise errors.PreconditionFailed(
+            "If-None-Match: * asks to write only if the resource does not exist; it exists (RFC 7232 §3.2)"
+        )
+    if unless is not None and unless.matches(current):
+        raise errors.PreconditionFailed(f'resource version is W/"{current}", which If-None-Match names')
+    return {"expected_version": current}
 
 
 async def replace_resource(request: web.Request, call: Call, kind: str, rid: str) -> web.Response:
