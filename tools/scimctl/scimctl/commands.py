@@ -71,7 +71,7 @@ def scim_enable(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
     # The behaviour is validated and stored first, so a bad option enables nothing.
     behaviour = _set_behaviour_if_asked(c, a, ws_id)
     creds = c.directory.EnableScim(
-        admin_pb2.EnableScimRequest(workspace=ws_id, portal=a.portal), metadata=c.md
+        admin_pb2.EnableScimRequest(workspace=ws_id, portal=a.portal, profile=a.profile or ""), metadata=c.md
     )
     return {
         "base_url": creds.base_url,
@@ -80,13 +80,26 @@ def scim_enable(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
         "portal": a.portal,
         "connection_id": creds.connection.id,
         "behaviour": behaviour_dict(behaviour),
+        **profile_dict(creds.connection),
     }
+
+
+def profile_dict(conn: admin_pb2.Connection) -> dict[str, Any]:
+    """The connection's compatibility profile and the IdP last recognised in its requests (or null)."""
+    return {"profile": conn.profile, "detected_idp": conn.detected_idp or None}
 
 
 def scim_configure(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
     ws_id = c.workspace_id(a.workspace)
     behaviour = _set_behaviour_if_asked(c, a, ws_id)
-    return {"workspace_id": ws_id, "portal": a.portal, "behaviour": behaviour_dict(behaviour)}
+    out = {"workspace_id": ws_id, "portal": a.portal, "behaviour": behaviour_dict(behaviour)}
+    if a.profile is not None:
+        conn = c.directory.SetScimProfile(
+            admin_pb2.SetScimProfileRequest(workspace=ws_id, portal=a.portal, profile=a.profile),
+            metadata=c.md,
+        )
+        out.update(profile_dict(conn))
+    return out
 
 
 def scim_disable(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
@@ -127,6 +140,7 @@ def scim_status(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
                 "base_url": conn.base_url,
                 "active_tokens": conn.active_tokens,
                 "behaviour": behaviour_dict(b),
+                **profile_dict(conn),
             }
         )
     return {"connections": out}

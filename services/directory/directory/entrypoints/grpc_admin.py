@@ -36,6 +36,8 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
             base_url=self.service.base_url(row["id"]),
             created_at=row["created_at"].isoformat(),
             active_tokens=row["active_tokens"],
+            profile=row["scim_profile"],
+            detected_idp=row["detected_idp"] or "",
         )
 
     def _credentials(self, creds: Credentials) -> admin_pb2.ScimCredentials:
@@ -86,7 +88,19 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
         self, request: admin_pb2.EnableScimRequest, context: Context
     ) -> admin_pb2.ScimCredentials:
         async def call() -> admin_pb2.ScimCredentials:
-            return self._credentials(await self.service.enable(request.workspace, request.portal))
+            return self._credentials(
+                await self.service.enable(request.workspace, request.portal, request.profile)
+            )
+
+        return await self._run(context, call)
+
+    async def SetScimProfile(
+        self, request: admin_pb2.SetScimProfileRequest, context: Context
+    ) -> admin_pb2.Connection:
+        async def call() -> admin_pb2.Connection:
+            return self._connection(
+                await self.service.set_profile(request.workspace, request.portal, request.profile)
+            )
 
         return await self._run(context, call)
 

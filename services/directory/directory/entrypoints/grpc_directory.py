@@ -16,6 +16,7 @@ from suite_common.logs import bind
 from suite_common.pg import CONNECTION_ERRORS
 
 from directory.adapters.postgres import tenants
+from directory.domain.profiles import ENTRA, effective_profile, recognised
 from directory.domain.tenancy import ConnectionContext, bearer_from_header, token_hash
 from directory.service_layer.credentials_cache import CredentialsCache
 from directory.service_layer.cursor_listing import CursorLister
@@ -65,9 +66,29 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self.service = service
         self.lister = lister  # None: RFC 9865 cursors are not offered
         self.credentials = credentials
+        # The IdP this replica last recorded per connection: a change is written once, not once per
+        # request while the credentials caches catch up with it.
+        self._recorded: dict[str, str] = {}
+
+    async def _note_client(self, ctx: ConnectionContext, client: str | None) -> None:
+        """Record the IdP the edge recognised on the connection, only when it differs from what is stored."""
+        if client is None or client == ctx.detected_idp or self._recorded.get(ctx.connection_id) == client:
+            return
+        if len(self._recorded) >= 10_000:
+            self._recorded.clear()
+        self._recorded[ctx.connection_id] = client
+        async with self.pool.acquire() as conn:
+            if await tenants.record_detected_idp(conn, ctx.connection_id, client):
+                log.info("identity provider recognised", extra={"idp": client, "previous": ctx.detected_idp})
+
+    def _profile(self, context: Context, ctx: ConnectionContext) -> str:
+        """The compatibility profile this request is answered with (README "Profiles")."""
+        client = recognised(str(dict(context.invocation_metadata() or ()).get("x-scim-client", "")))
+        return effective_profile(ctx.profile, client, ctx.detected_idp)
 
     async def _authenticate(self, context: Context, connection_id: str) -> ConnectionContext:
-        header = dict(context.invocation_metadata() or ()).get("authorization", "")
+        metadata = dict(context.invocation_metadata() or ())
+        header = metadata.get("authorization", "")
         token = bearer_from_header(str(header))
         if not token:
             raise errors.Unauthorized("missing bearer token")
@@ -84,7 +105,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         # A token for another connection is treated exactly like an unknown token: nothing is revealed.
         if ctx is None or ctx.connection_id != connection_id:
             raise errors.Unauthorized("invalid bearer token")
-        bind(workspace=ctx.workspace_id, portal=ctx.portal, connection_id=ctx.connection_id)
+        client = recognised(str(metadata.get("x-scim-client", "")))
+        bind(workspace=ctx.workspace_id, portal=ctx.portal, connection_id=ctx.connection_id, idp=client or "")
+        await self._note_client(ctx, client)
         return ctx
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
@@ -127,7 +150,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 _projection(request.projection),
             )
             return directory_pb2.ResourceResponse(
-                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+                resource_json=jsonutil.dumps(stored.resource),
+                version=stored.version,
+                profile=self._profile(context, ctx),
             )
 
         return await self._run(context, call)
@@ -141,7 +166,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 ctx, _kind(request.resource_type), request.id, _projection(request.projection)
             )
             return directory_pb2.ResourceResponse(
-                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+                resource_json=jsonutil.dumps(stored.resource),
+                version=stored.version,
+                profile=self._profile(context, ctx),
             )
 
         return await self._run(context, call)
@@ -162,7 +189,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 _projection(request.projection),
             )
             return directory_pb2.ResourceResponse(
-                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+                resource_json=jsonutil.dumps(stored.resource),
+                version=stored.version,
+                profile=self._profile(context, ctx),
             )
 
         return await self._run(context, call)
@@ -173,6 +202,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         async def call() -> directory_pb2.ResourceResponse:
             ctx = await self._authenticate(context, request.connection_id)
             expected = request.expected_version if request.HasField("expected_version") else None
+            profile = self._profile(context, ctx)
+            projection = _projection(request.projection)
+            if profile == ENTRA and not (projection.attributes or projection.excluded):
+                # Answered with 204: neither members nor groups are read for a body nobody gets.
+                projection = Projection(attributes=("id",))
             stored = await self.service.patch(
                 ctx,
                 _kind(request.resource_type),
@@ -180,10 +214,10 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 _body(request.patch_json),
                 expected,
                 RequestInfo(request.request_id, "PATCH"),
-                _projection(request.projection),
+                projection,
             )
             return directory_pb2.ResourceResponse(
-                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+                resource_json=jsonutil.dumps(stored.resource), version=stored.version, profile=profile
             )
 
         return await self._run(context, call)

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from directory.adapters.postgres import tenants
+from directory.domain.profiles import PROFILES
 from directory.domain.tenancy import PORTALS, new_token
 from directory.service_layer.unit_of_work import transaction
 
@@ -72,16 +73,35 @@ class AdminService:
             raise AdminError("NOT_FOUND", f"SCIM is not enabled for {portal} in {ws['name']!r}")
         return row
 
-    async def enable(self, workspace: str, portal: str) -> Credentials:
-        """Enable SCIM and issue a token; earlier tokens stay valid (use rotate to retire them)."""
+    @staticmethod
+    def _profile(profile: str) -> str:
+        if profile not in PROFILES:
+            raise AdminError("INVALID_ARGUMENT", f"profile must be one of {', '.join(PROFILES)}")
+        return profile
+
+    async def enable(self, workspace: str, portal: str, profile: str = "") -> Credentials:
+        """Enable SCIM and issue a token; earlier tokens stay valid (use rotate to retire them).
+
+        `profile` pins the compatibility profile; empty keeps the connection's (`auto` when new)."""
         ws = await self.workspace(workspace)
+        chosen = self._profile(profile) if profile else None
         token = new_token()
         async with transaction(self.pool) as conn:
             row = await tenants.upsert_connection(conn, ws["id"], self._portal(portal))
+            if chosen is not None:
+                await tenants.set_profile(conn, row["id"], chosen)
             await tenants.add_token(conn, row["id"], token)
             full = await tenants.find_connection(conn, ws["id"], portal)
         assert full is not None
         return Credentials(full, token)
+
+    async def set_profile(self, workspace: str, portal: str, profile: str) -> asyncpg.Record:
+        """Pin the connection's compatibility profile, or return it to `auto`; takes effect at once."""
+        chosen = self._profile(profile)
+        row = await self.connection(workspace, portal)
+        async with transaction(self.pool) as conn:
+            await tenants.set_profile(conn, row["id"], chosen)
+        return await self.connection(workspace, portal)
 
     async def disable(self, workspace: str, portal: str) -> asyncpg.Record:
         """Cut access at once. Tokens are revoked too, so enabling again issues a fresh token and an old,

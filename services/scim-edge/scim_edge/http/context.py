@@ -14,6 +14,10 @@ SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY = web.AppKey("directory", DirectoryClient)
 # Set by the error middleware for every request: the caller's X-Request-Id, or a fresh one.
 REQUEST_ID = web.RequestKey("request_id", str)
+# Set by the observability middleware from headers and URL, refined by handlers that read a body: the IdP
+# recognised in the request (scim_edge.scim.idp), and the profile the directory answered with.
+CLIENT_IDP = web.RequestKey("client_idp", str)
+PROFILE = web.RequestKey("profile", str)
 # Longer credentials are refused at once (still a SCIM 401): gRPC caps a metadata value at 16 KiB.
 MAX_CREDENTIAL_CHARS = 8 * 1024
 
@@ -26,6 +30,7 @@ class Call:
     request_id: str
     settings: Settings
     directory: DirectoryClient
+    client_idp: str = "unknown"
 
 
 def call_context(request: web.Request) -> Call:
@@ -50,4 +55,5 @@ def call_context(request: web.Request) -> Call:
         request_id=request[REQUEST_ID],
         settings=settings,
         directory=request.app[DIRECTORY],
+        client_idp=request.get(CLIENT_IDP, "unknown"),
     )

@@ -18,7 +18,8 @@ from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from suite_common import metrics, telemetry
 
-from scim_edge.http.context import REQUEST_ID
+from scim_edge.http.context import CLIENT_IDP, PROFILE, REQUEST_ID
+from scim_edge.scim import idp
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("scim_edge.http")
@@ -54,6 +55,14 @@ class HttpMetrics:
             ["method", "route"],
             registry=registry,
             buckets=metrics.LATENCY_BUCKETS,
+        )
+        # Bounded labels: idp is okta | entra | unknown (scim_edge.scim.idp), profile is the one the
+        # directory answered with (okta | entra | generic) or "none" when no resource call was made.
+        self.by_idp = Counter(
+            "scim_requests_by_idp",
+            "SCIM requests by the identity provider recognised in them and the profile that answered them.",
+            ["idp", "profile"],
+            registry=registry,
         )
         self.in_flight = Gauge(
             "http_requests_in_flight", "HTTP requests being handled now.", registry=registry
@@ -91,6 +100,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     m = request.app[METRICS]
     start = time.perf_counter()
     status = 500
+    request[CLIENT_IDP] = idp.from_request(request.headers, request.query.keys())
     with tracer.start_as_current_span(
         f"{method} {route}",
         context=telemetry.extract(request.headers),
@@ -117,6 +127,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             if status >= 500:
                 span.set_status(trace.StatusCode.ERROR)
             if route not in _OPERATIONAL:
+                client, profile = request.get(CLIENT_IDP, idp.UNKNOWN), request.get(PROFILE, "none")
+                if route != UNMATCHED:
+                    m.by_idp.labels(client, profile).inc()
                 log.info(
                     "request",
                     extra={
@@ -126,6 +139,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
                         "duration_ms": round(elapsed * 1000, 2),
                         "connection_id": request.match_info.get("connection_id", ""),
                         "request_id": request.get(REQUEST_ID, ""),
+                        "idp": client,
+                        "profile": profile,
                     },
                 )
 

@@ -22,7 +22,7 @@ async def lookup_token(conn: Conn, digest: bytes) -> tuple[ConnectionContext, fl
     """The connection of a live token (by its SHA-256) and the seconds the token has left (None: no end)."""
     row = await conn.fetchrow(
         """
-        SELECT t.token_hash, c.id, c.workspace_id, c.portal, c.custom_schemas,
+        SELECT t.token_hash, c.id, c.workspace_id, c.portal, c.custom_schemas, c.scim_profile, c.detected_idp,
                extract(epoch FROM t.expires_at - now())::float8 AS expires_in
           FROM directory.tokens t
           JOIN directory.connections c ON c.id = t.connection_id
@@ -41,6 +41,8 @@ async def lookup_token(conn: Conn, digest: bytes) -> tuple[ConnectionContext, fl
         workspace_id=str(row["workspace_id"]),
         portal=row["portal"],
         custom_schemas=tuple(row["custom_schemas"] or ()),
+        profile=row["scim_profile"],
+        detected_idp=row["detected_idp"],
     )
     return context, row["expires_in"]
 
@@ -75,7 +77,7 @@ async def upsert_connection(conn: Conn, workspace_id: Any, portal: str) -> async
         INSERT INTO directory.connections (id, workspace_id, portal, enabled)
         VALUES ($1, $2, $3, true)
         ON CONFLICT (workspace_id, portal) DO UPDATE SET enabled = true
-        RETURNING id, workspace_id, portal, enabled, created_at
+        RETURNING id, workspace_id, portal, enabled, created_at, scim_profile, detected_idp
         """,
         uuid.uuid4(),
         workspace_id,
@@ -88,7 +90,8 @@ async def upsert_connection(conn: Conn, workspace_id: Any, portal: str) -> async
 async def find_connection(conn: Conn, workspace_id: Any, portal: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
-        SELECT c.id, c.workspace_id, c.portal, c.enabled, c.created_at, c.custom_schemas,
+        SELECT c.id, c.workspace_id, c.portal, c.enabled, c.created_at, c.custom_schemas, c.scim_profile,
+               c.detected_idp,
                (SELECT count(*) FROM directory.tokens t WHERE t.connection_id = c.id AND t.revoked_at IS NULL
                   AND (t.expires_at IS NULL OR t.expires_at > now()))::int AS active_tokens
           FROM directory.connections c WHERE c.workspace_id = $1 AND c.portal = $2
@@ -101,7 +104,7 @@ async def find_connection(conn: Conn, workspace_id: Any, portal: str) -> asyncpg
 async def list_connections(conn: Conn, workspace_id: Any) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        SELECT c.id, c.workspace_id, c.portal, c.enabled, c.created_at,
+        SELECT c.id, c.workspace_id, c.portal, c.enabled, c.created_at, c.scim_profile, c.detected_idp,
                (SELECT count(*) FROM directory.tokens t WHERE t.connection_id = c.id AND t.revoked_at IS NULL
                   AND (t.expires_at IS NULL OR t.expires_at > now()))::int AS active_tokens
           FROM directory.connections c WHERE c.workspace_id = $1 ORDER BY c.portal
@@ -151,3 +154,22 @@ async def set_custom_schemas(conn: Conn, connection_id: Any, schemas: list[dict[
     await conn.execute(
         "UPDATE directory.connections SET custom_schemas = $2 WHERE id = $1", connection_id, schemas
     )
+
+
+async def set_profile(conn: Conn, connection_id: Any, profile: str) -> None:
+    await conn.execute(
+        "UPDATE directory.connections SET scim_profile = $2 WHERE id = $1", connection_id, profile
+    )
+
+
+async def record_detected_idp(conn: Conn, connection_id: Any, idp: str) -> bool:
+    """Record the IdP recognised in a connection's requests; a no-op (and no write) when it is unchanged."""
+    result = await conn.execute(
+        """
+        UPDATE directory.connections SET detected_idp = $2, detected_at = now()
+         WHERE id = $1 AND detected_idp IS DISTINCT FROM $2
+        """,
+        uuid.UUID(str(connection_id)),
+        idp,
+    )
+    return result != "UPDATE 0"
