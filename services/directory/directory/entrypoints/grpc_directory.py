@@ -80,6 +80,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         async with self.pool.acquire() as conn:
             if await tenants.record_detected_idp(conn, ctx.connection_id, client):
                 log.info("identity provider recognised", extra={"idp": client, "previous": ctx.detected_idp})
+        if self.credentials:
+            # The trigger's NOTIFY clears every replica's cache; this one need not wait for it.
+            self.credentials.invalidate()
 
     def _profile(self, context: Context, ctx: ConnectionContext) -> str:
         """The compatibility profile this request is answered with (README "Profiles")."""
