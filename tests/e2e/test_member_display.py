@@ -39,7 +39,8 @@ async def test_post_keeps_member_display_and_type_as_sent(scim: ScimClient, uniq
         "/Groups", {"schemas": [GROUP_URN], "displayName": f"disp-post-{unique}", "members": sent}
     )
     assert created.status == 201, created
-    assert [_sent_fields(m) for m in created.json["members"]] == sent
+    # Multi-valued attributes have no order (RFC 7643 §2.4): compared by member id.
+    assert {m["value"]: _sent_fields(m) for m in created.json["members"]} == {a: sent[0], b: sent[1]}
     assert await _members(scim, created.json["id"]) == {a: sent[0], b: sent[1]}
 
 
@@ -78,6 +79,6 @@ async def test_put_sets_members_exactly_as_sent(scim: ScimClient, unique: str) -
     sent = [{"value": a}, {"value": b, "display": "test.user@okta.local"}]
     put = await scim.put(f"/Groups/{gid}", {"schemas": [GROUP_URN], "displayName": name, "members": sent})
     assert put.status == 200, put
-    assert [_sent_fields(m) for m in put.json["members"]] == sent
+    assert {m["value"]: _sent_fields(m) for m in put.json["members"]} == {a: sent[0], b: sent[1]}
     # PUT replaces: the display `a` had before is gone, since this PUT sent none.
     assert await _members(scim, gid) == {a: sent[0], b: sent[1]}
