@@ -80,6 +80,11 @@ async def test_okta_replay_under_each_profile(profiled: Any, admin: Admin, uniqu
 
     connection = await admin.connection(tenant)
     assert connection.profile == profile and connection.detected_idp == "okta"
+    # The edge's metrics carry the recognised IdP and the profile that answered (bounded label sets).
+    answered = "okta" if profile == "auto" else profile
+    async with scim.session.get(scim.base.split("/scim/v2/")[0] + "/metrics") as resp:
+        exposition = await resp.text()
+    assert f'scim_requests_by_idp_total{{idp="okta",profile="{answered}"}}' in exposition
 
 
 async def test_entra_replay_under_each_profile(profiled: Any, admin: Admin, unique: str) -> None:

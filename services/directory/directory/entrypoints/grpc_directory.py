@@ -247,8 +247,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> directory_pb2.ListResourcesResponse:
         async def call() -> directory_pb2.ListResourcesResponse:
             ctx = await self._authenticate(context, request.connection_id)
+            profile = self._profile(context, ctx)
             if request.use_cursor:
-                return await self._list_by_cursor(ctx, request)
+                reply = await self._list_by_cursor(ctx, request)
+                reply.profile = profile
+                return reply
             start = max(request.start_index, 1)
             listing = await self.service.list(
                 ctx,
@@ -264,6 +267,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 resources_json=[jsonutil.dumps(r) for r in listing.resources],
                 total_results=listing.total,
                 start_index=start,
+                profile=profile,
             )
 
         return await self._run(context, call)

@@ -51,7 +51,7 @@ def _single(
     return scim_json(resource, status=status, headers=headers)
 
 
-async def list_resources(call: Call, kind: str, query: ListQuery) -> web.Response:
+async def list_resources(request: web.Request, call: Call, kind: str, query: ListQuery) -> web.Response:
     reply = await call.directory.call(
         call.directory.stub.ListResources,
         directory_pb2.ListResourcesRequest(
@@ -70,6 +70,7 @@ async def list_resources(call: Call, kind: str, query: ListQuery) -> web.Respons
         call.authorization,
         call.client_idp,
     )
+    _answered_with(request, reply)
     resources = [
         render(jsonutil.loads(r), kind, call.base_url, query.attributes, query.excluded)
         for r in reply.resources_json
@@ -94,7 +95,10 @@ async def list_resources(call: Call, kind: str, query: ListQuery) -> web.Respons
 async def list_via_get(request: web.Request, call: Call, kind: str) -> web.Response:
     s = call.settings
     return await list_resources(
-        call, kind, parse_list_query(request.query, default_count=s.default_count, max_results=s.max_results)
+        request,
+        call,
+        kind,
+        parse_list_query(request.query, default_count=s.default_count, max_results=s.max_results),
     )
 
 
@@ -103,7 +107,7 @@ async def list_via_search(request: web.Request, call: Call, kind: str) -> web.Re
     body = await read_object(request, call.settings.max_body_bytes)
     s = call.settings
     return await list_resources(
-        call, kind, parse_list_query(body, default_count=s.default_count, max_results=s.max_results)
+        request, call, kind, parse_list_query(body, default_count=s.default_count, max_results=s.max_results)
     )
 
 
@@ -133,7 +137,9 @@ def _with_body(request: web.Request, call: Call, body: Any) -> Call:
     return replace(call, client_idp=client)
 
 
-def _answered_with(request: web.Request, reply: directory_pb2.ResourceResponse) -> str:
+def _answered_with(
+    request: web.Request, reply: directory_pb2.ResourceResponse | directory_pb2.ListResourcesResponse
+) -> str:
     if reply.profile:
         request[PROFILE] = reply.profile
     return reply.profile

@@ -436,10 +436,13 @@ class ListResourcesResponse(_message.Message):
     START_INDEX_FIELD_NUMBER: _builtins.int
     NEXT_CURSOR_FIELD_NUMBER: _builtins.int
     PREVIOUS_CURSOR_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
     total_results: _builtins.int
     start_index: _builtins.int
     next_cursor: _builtins.str
     previous_cursor: _builtins.str
+    profile: _builtins.str
+    """As ResourceResponse.profile."""
     @_builtins.property
     def resources_json(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     def __init__(
@@ -450,10 +453,11 @@ class ListResourcesResponse(_message.Message):
         start_index: _builtins.int = ...,
         next_cursor: _builtins.str = ...,
         previous_cursor: _builtins.str = ...,
+        profile: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_cursor", b"next_cursor", "previous_cursor", b"previous_cursor", "resources_json", b"resources_json", "start_index", b"start_index", "total_results", b"total_results"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_cursor", b"next_cursor", "previous_cursor", b"previous_cursor", "profile", b"profile", "resources_json", b"resources_json", "start_index", b"start_index", "total_results", b"total_results"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
