@@ -89,6 +89,7 @@ class DependencyHealth:
         self, checks: Mapping[str, Check], services: Sequence[str] = (), interval_s: float = 2.0
     ) -> None:
         self.servicer = HealthServicer()
+        self.servicer._set(LIVENESS, SERVING)  # for as long as the process answers at all
         self.checks = dict(checks)
         self.services = ["", *services]
         self.interval_s = interval_s
@@ -119,7 +120,6 @@ class DependencyHealth:
             await self.servicer.set(name, status)
 
     async def run(self, stopping: asyncio.Event) -> None:
-        await self.servicer.set(LIVENESS, SERVING)
         while not stopping.is_set() and not self.draining:
             await self.check_once()
             # A check that was in flight when shutdown began must not turn readiness back on.
@@ -130,6 +130,8 @@ class DependencyHealth:
     async def closing(self, pause_s: float = 0.0) -> None:
         """Readiness off for good, then `pause_s` for watchers to notice before the listener closes."""
         self.draining = True
+        for name in self.services:  # named even if no check had published them yet
+            await self.servicer.set(name, NOT_SERVING)
         await self.servicer.enter_graceful_shutdown()
         if pause_s > 0:
             await asyncio.sleep(pause_s)
