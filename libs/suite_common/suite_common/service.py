@@ -14,10 +14,18 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class _Settings(Protocol):
+    @property
+    def shutdown_grace_s(self) -> float: ...
+
+
+S = TypeVar("S", bound=_Settings)
 
 
 class Runtime:
@@ -83,3 +91,16 @@ async def run_service(
                 ready.set()
             await stop.wait()
     log.info(f"{name} stopped")
+
+
+def serving(name: str, compose: Callable[[Runtime, S], Awaitable[object]]) -> Callable[..., Awaitable[None]]:
+    """`serve(settings, stop, ready=None)` for a service whose composition root is `compose(runtime,
+    settings)`; the grace period for draining is the settings' `shutdown_grace_s`."""
+
+    async def serve(settings: S, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        async def composition(runtime: Runtime) -> None:
+            await compose(runtime, settings)
+
+        await run_service(name, composition, stop, grace_s=settings.shutdown_grace_s, ready=ready)
+
+    return serve

@@ -6,7 +6,6 @@ can assemble the directory around fakes of its own ports (tests/unit/test_compos
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from suite_common.health import Check, DependencyHealth, pool_check
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import migrate_database
 from suite_common.pg import create_pool
-from suite_common.service import Runtime, run_service
+from suite_common.service import Runtime, serving
 
 from directory.adapters.postgres.secrets import shared_secret
 from directory.adapters.postgres.tenants import pooled_token_lookup
@@ -146,13 +145,4 @@ async def compose(
     return Directory(port, admin_port, registry, health)
 
 
-async def serve(
-    settings: Settings,
-    stop: asyncio.Event,
-    ready: asyncio.Event | None = None,
-    parts: PartsFactory = postgres_parts,
-) -> None:
-    async def composition(runtime: Runtime) -> None:
-        await compose(runtime, settings, parts)
-
-    await run_service("directory", composition, stop, grace_s=settings.shutdown_grace_s, ready=ready)
+serve = serving("directory", compose)

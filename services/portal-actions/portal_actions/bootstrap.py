@@ -22,7 +22,7 @@ from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, 
 from suite_common.migrations import migrate_database
 from suite_common.nats_connect import connect_forever
 from suite_common.pg import create_pool
-from suite_common.service import Runtime, run_service
+from suite_common.service import Runtime, serving
 from suite_common.streams import EventStreams
 
 from portal_actions.adapters.nats.consumer import EventConsumer
@@ -147,14 +147,4 @@ async def compose(
     return PortalActions(port, registry, metrics, health)
 
 
-async def serve(
-    settings: Settings,
-    stop: asyncio.Event,
-    ready: asyncio.Event | None = None,
-    parts: PartsFactory = postgres_parts,
-    events: EventsFactory = jetstream_events,
-) -> None:
-    async def composition(runtime: Runtime) -> None:
-        await compose(runtime, settings, parts, events)
-
-    await run_service("portal-actions", composition, stop, grace_s=settings.shutdown_grace_s, ready=ready)
+serve = serving("portal-actions", compose)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from suite_common.instrumentation import instrument_asyncpg, instrument_grpc_server
+from suite_common.instrumentation import GRPC_SERVER_ON_POSTGRES
 from suite_common.process import ServiceCommands, service_main
 
 from portal_actions.bootstrap import migrate, serve
@@ -10,15 +10,7 @@ from portal_actions.config import load_settings
 
 
 def main() -> None:
-    service_main(
-        ServiceCommands(
-            "portal-actions",
-            load_settings,
-            serve,
-            migrate,
-            instrument=(instrument_grpc_server, instrument_asyncpg),
-        )
-    )
+    service_main(ServiceCommands("portal-actions", load_settings, serve, migrate, GRPC_SERVER_ON_POSTGRES))
 
 
 if __name__ == "__main__":

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from suite_common.instrumentation import instrument_grpc_client
 from suite_common.process import ServiceCommands, service_main
-from suite_common.service import Runtime, run_service
+from suite_common.service import Runtime, serving
 from suite_common.web import serve_web
 
 from scim_edge.config import Settings, load_settings
@@ -15,13 +13,13 @@ from scim_edge.http.app import build_app
 ACCEPTED_LINGER_S = 0.5
 
 
-async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
-    async def compose(runtime: Runtime) -> None:
-        await serve_web(
-            runtime, build_app(settings), settings.host, settings.port, linger_s=ACCEPTED_LINGER_S
-        )
+async def compose(runtime: Runtime, settings: Settings) -> int:
+    """The edge is one aiohttp app (its directory client opens and closes with it); returns the port."""
+    app = build_app(settings)
+    return await serve_web(runtime, app, settings.host, settings.port, linger_s=ACCEPTED_LINGER_S)
 
-    await run_service("scim-edge", compose, stop, grace_s=settings.shutdown_grace_s, ready=ready)
+
+serve = serving("scim-edge", compose)
 
 
 def main() -> None:
