@@ -134,9 +134,9 @@ async def compose(
     for server in servers.all:
         health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     port, admin_port = servers.bind(s.grpc_listen, s.admin_listen)
-    await servers.start()
     # In-flight calls get the grace period to finish; new ones are refused.
     runtime.on_close(lambda: servers.stop(s.shutdown_grace_s))
+    await servers.start()
     runtime.spawn(health.run(runtime.stop))
     # First on shutdown: readiness drops, and edges (client-side health checking) stop picking this
     # replica during the pause, so no new call meets a closing server.

@@ -136,8 +136,8 @@ async def compose(
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     port = server.add_insecure_port(s.grpc_listen)
     # The admin API answers while the event source is still being reached.
-    await server.start()
     runtime.on_close(lambda: server.stop(s.shutdown_grace_s))
+    await server.start()
     source_check = await events(runtime, s, p, metrics)
     if source_check is not None:
         health.checks["nats"] = source_check
