@@ -48,6 +48,7 @@ class EmbeddedServers:
         throwaway: bool = True,
     ) -> None:
         self.root = root
+        self.durable = durable
         self.throwaway = throwaway
         self.pg = None if admin_dsn else EmbeddedPostgres(root / "pgdata", port=pg_port, durable=durable)
         self.nats = None if nats_url else EmbeddedNats(root / "nats", port=nats_port)
