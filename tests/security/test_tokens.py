@@ -145,7 +145,8 @@ async def test_admin_credential_is_compared_in_constant_time_and_empty_disables_
     handler = await check.intercept_service(continuation, details)  # type: ignore[arg-type]
     context = _Context(details.invocation_metadata)
     with pytest.raises(_Aborted):
-        await handler.unary_unary(None, context)
+        assert handler.unary_unary is not None
+        await handler.unary_unary(None, context)  # type: ignore[arg-type]
     assert context.code == grpc.StatusCode.UNAUTHENTICATED and not ran
     assert compared == ([] if not configured else [(supplied.encode(), configured.encode())])
 

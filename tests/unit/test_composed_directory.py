@@ -141,8 +141,8 @@ class FakeUnitsOfWork:
 @dataclass
 class Composed:
     units: FakeUnitsOfWork
-    admin: admin_pb2_grpc.DirectoryAdminStub
-    data: directory_pb2_grpc.DirectoryServiceStub
+    admin: admin_pb2_grpc.DirectoryAdminAsyncStub
+    data: directory_pb2_grpc.DirectoryServiceAsyncStub
     health: health_pb2_grpc.HealthStub
     channel: grpc.aio.Channel
     stop: asyncio.Event
@@ -185,7 +185,8 @@ async def composed() -> AsyncIterator[Composed]:
     runner = asyncio.create_task(run_service("directory", composition, stop, grace_s=1.0, ready=ready))
     await asyncio.wait_for(ready.wait(), 10)
     address = f"127.0.0.1:{ports[0]}"
-    channel = grpc.aio.insecure_channel(address, interceptors=[AdminCredentialAttach(ADMIN_TOKEN)])
+    attach: Any = AdminCredentialAttach(ADMIN_TOKEN)  # grpc-stubs type client interceptors too narrowly
+    channel = grpc.aio.insecure_channel(address, interceptors=[attach])
     try:
         yield Composed(
             units,
@@ -201,7 +202,7 @@ async def composed() -> AsyncIterator[Composed]:
     finally:
         stop.set()
         await runner
-        await channel.close()
+        await channel.close(None)
 
 
 async def test_the_admin_api_runs_on_the_fake_ports(composed: Composed) -> None:
@@ -231,7 +232,9 @@ async def test_admin_verdicts_and_a_database_outage_have_their_statuses(composed
     with pytest.raises(grpc.aio.AioRpcError) as failed:
         await composed.admin.ListWorkspaces(admin_pb2.ListWorkspacesRequest())
     assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert (UNAVAILABLE_DEPENDENCY_KEY, "database") in tuple(failed.value.trailing_metadata() or ())
+    assert (UNAVAILABLE_DEPENDENCY_KEY, "database") in [
+        tuple(cast(Any, m)) for m in failed.value.trailing_metadata() or ()
+    ]
 
 
 async def test_the_admin_api_refuses_a_call_without_the_credential(composed: Composed) -> None:
@@ -240,7 +243,7 @@ async def test_the_admin_api_refuses_a_call_without_the_credential(composed: Com
         with pytest.raises(grpc.aio.AioRpcError) as failed:
             await admin_pb2_grpc.DirectoryAdminStub(bare).ListWorkspaces(admin_pb2.ListWorkspacesRequest())
     finally:
-        await bare.close()
+        await bare.close(None)
     assert failed.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert composed.units.tenants.workspaces == {}
 
