@@ -23,7 +23,12 @@ from suite_common.embedded.processes import free_port
 from tests.support.stack import Stack, migrate
 
 # Fast redelivery after a killed consumer, and quick relay polling, keep the settle time of a run short.
-FAULT_ENV = {"PORTAL_ACK_WAIT_SECONDS": "5", "OUTBOX_RELAY_POLL_SECONDS": "0.2"}
+# The load deactivates users in bulk on purpose: the mass-deactivation guard would hold its removals.
+FAULT_ENV = {
+    "PORTAL_ACK_WAIT_SECONDS": "5",
+    "OUTBOX_RELAY_POLL_SECONDS": "0.2",
+    "PORTAL_GUARD_DEFAULT": "off",
+}
 
 
 @dataclass

@@ -21,10 +21,11 @@ from suite_common.streams import EventStreams
 from portal_actions.adapters.nats.consumer import EventConsumer
 from portal_actions.config import Settings
 from portal_actions.domain.events import DirectoryEvent
-from portal_actions.entrypoints.grpc_admin import PortalAdminServicer
+from portal_actions.entrypoints.grpc_safeguards import SafeguardsServicer
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
 from portal_actions.service_layer.consume import EventHandlers
+from portal_actions.service_layer.safeguards import Safeguards
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -71,8 +72,9 @@ class PortalActionsApp:
         pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
         server = grpc.aio.server(interceptors=[GrpcServerMetrics(self.registry)])
         health_servicer = HealthServicer()
+        safeguards = Safeguards(pool, s.guard_defaults)
         portal_pb2_grpc.add_PortalAdminServicer_to_server(
-            PortalAdminServicer(PortalAdmin(pool), s.admin_token), server
+            SafeguardsServicer(PortalAdmin(pool), s.admin_token, safeguards), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         self.bound_port = server.add_insecure_port(s.grpc_listen)
@@ -86,7 +88,7 @@ class PortalActionsApp:
             await metrics_server.close()
             return
         names = EventStreams(s.stream_name, s.events_subject_prefix)
-        handlers = EventHandlers(pool, nc, names, self.metrics)
+        handlers = EventHandlers(pool, nc, names, self.metrics, guard_defaults=s.guard_defaults)
         self.consumer = EventConsumer(
             nc,
             names=names,
@@ -106,6 +108,11 @@ class PortalActionsApp:
             await self.metrics.sample_lag(js, s.stream_name, s.consumer_name)
 
         lag_task = asyncio.create_task(sample_every(5.0, sample_lag, self._stop))
+
+        async def sample_held() -> None:
+            await safeguards.sample_held(self.metrics)
+
+        held_task = asyncio.create_task(sample_every(5.0, sample_held, self._stop))
         nc_ok = [True]
         health_task = asyncio.create_task(self._health_loop(health_servicer, pool, nc_ok))
         log.info("portal-actions running", extra={"listen": s.grpc_listen})
@@ -128,6 +135,7 @@ class PortalActionsApp:
             except Exception:
                 await nc.close()
             await lag_task
+            await held_task
             await pool.close()
             await metrics_server.close()
             log.info("portal-actions stopped")

@@ -20,6 +20,7 @@ from suite_common.settings import environ
 
 from scimctl import commands as cmd
 from scimctl import portal_commands as pcmd
+from scimctl import safeguard_commands
 from scimctl.clients import Clients, parse_duration
 from scimctl.output import emit, fail
 from scimctl.stack import locate
@@ -163,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--user", help="only this userName")
     sp.add_argument("--limit", type=int, default=200)
 
+    safeguard_commands.add_commands(top)
     _leaf(top, "dead-letters", pcmd.dead_letters, "events that could not be applied")
     ob = top.add_parser("outbox", help="event outbox").add_subparsers(dest="cmd", required=True)
     _leaf(ob, "status", cmd.outbox_status, "events not yet published")

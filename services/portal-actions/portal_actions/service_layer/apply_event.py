@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from portal_actions.adapters.postgres import Conn, mirror, tracking
 from portal_actions.domain.events import DirectoryEvent
+from portal_actions.domain.guard import DEFAULT_GUARD, GuardPolicy
 from portal_actions.domain.ordering import require_predecessor
 from portal_actions.service_layer.apply_group import apply_group
 from portal_actions.service_layer.apply_user import apply_user
@@ -23,7 +24,13 @@ class Outcome:
     actions: list[str]
 
 
-async def apply_event(conn: Conn, event: DirectoryEvent, *, wait_for_predecessor: bool = False) -> Outcome:
+async def apply_event(
+    conn: Conn,
+    event: DirectoryEvent,
+    *,
+    wait_for_predecessor: bool = False,
+    guard_defaults: GuardPolicy = DEFAULT_GUARD,
+) -> Outcome:
     if not await tracking.first_delivery(conn, event.event_id):
         return Outcome(False, [])
     if wait_for_predecessor:
@@ -32,5 +39,5 @@ async def apply_event(conn: Conn, event: DirectoryEvent, *, wait_for_predecessor
         prev = await lock(conn, event.resource_id)
         require_predecessor(event.resource_id, prev["version"] if prev else 0, event.version)
     if event.kind == "User":
-        return Outcome(True, await apply_user(conn, event))
+        return Outcome(True, await apply_user(conn, event, guard_defaults))
     return Outcome(True, await apply_group(conn, event))

@@ -1,0 +1,24 @@
+"""Checking the references an admin call names: a workspace id and a portal."""
+
+from __future__ import annotations
+
+import uuid
+
+from portal_actions.domain.behaviour import PORTALS, InvalidBehaviour
+
+
+class NotFound(LookupError):
+    """A user, device, policy or held action the call names does not exist."""
+
+
+def workspace_ref(ref: str) -> str:
+    try:
+        return str(uuid.UUID(ref))
+    except ValueError as exc:
+        raise InvalidBehaviour(f"workspace id {ref!r} is not a UUID") from exc
+
+
+def portal_ref(portal: str) -> str:
+    if portal.lower() not in PORTALS:
+        raise InvalidBehaviour(f"unknown portal {portal!r}; choose {', '.join(PORTALS)}")
+    return portal.lower()
