@@ -19,8 +19,8 @@ from scimsuite.portal.v1 import portal_pb2_grpc
 from suite_common.settings import environ
 
 from scimctl import commands as cmd
+from scimctl import dry_run, safeguard_commands
 from scimctl import portal_commands as pcmd
-from scimctl import safeguard_commands
 from scimctl.clients import Clients, parse_duration
 from scimctl.output import emit, fail
 from scimctl.stack import locate
@@ -76,6 +76,7 @@ def _scim(top: Any) -> None:
             metavar="DURATION",
             help="dashboard: how long after first provisioning group changes still set the role (default 5m)",
         )
+        dry_run.add_options(sp)
     _ws(_leaf(s, "disable", cmd.scim_disable, "disable SCIM: every token stops at once"), portal=True)
     sp = _leaf(s, "rotate", cmd.scim_rotate, "issue a new token; older ones stop after --overlap")
     _ws(sp, portal=True)

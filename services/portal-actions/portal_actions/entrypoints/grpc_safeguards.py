@@ -1,5 +1,5 @@
 """The safeguard calls of the PortalAdmin API: previews of deactivations and behaviour changes, and the
-mass-deactivation guard (settings, status, release, discard).
+mass-deactivation guard (settings, status, release, discard), dry run per connection.
 
 They extend the PortalAdmin servicer, so they share its admin credential check and its one place of
 error mapping (`_run`): a rejected argument is INVALID_ARGUMENT, an unknown user or policy NOT_FOUND.
@@ -17,6 +17,7 @@ from portal_actions.entrypoints.grpc_admin import (
     _behaviour_pb,
 )
 from portal_actions.service_layer.admin import PortalAdmin
+from portal_actions.service_layer.dry_run import DryRunStatus
 from portal_actions.service_layer.guard import Decision, GuardStatus
 from portal_actions.service_layer.preview import UserPreview
 from portal_actions.service_layer.safeguards import Safeguards
@@ -77,6 +78,15 @@ def _decision_pb(d: Decision) -> portal_pb2.DecideHeldResponse:
             portal_pb2.HeldOutcome(user_name=o.user_name, action=o.action, result=o.result, detail=o.detail)
             for o in d.outcomes
         ],
+    )
+
+
+def _dry_run_pb(d: DryRunStatus) -> portal_pb2.DryRunStatus:
+    return portal_pb2.DryRunStatus(
+        workspace_id=d.workspace_id,
+        portal=d.portal,
+        dry_run=d.dry_run,
+        since=d.since.isoformat() if d.since else "",
     )
 
 
@@ -149,5 +159,25 @@ class SafeguardsServicer(PortalAdminServicer):
     ) -> portal_pb2.DecideHeldResponse:
         async def call() -> portal_pb2.DecideHeldResponse:
             return _decision_pb(await self.guard.discard(request.workspace_id, request.portal, request.actor))
+
+        return await self._run(context, call)
+
+    async def SetDryRun(
+        self, request: portal_pb2.SetDryRunRequest, context: Context
+    ) -> portal_pb2.DryRunStatus:
+        dry = self.safeguards.dry_runs
+
+        async def call() -> portal_pb2.DryRunStatus:
+            if request.dry_run:
+                return _dry_run_pb(await dry.enter(request.workspace_id, request.portal))
+            return _dry_run_pb(await dry.leave(request.workspace_id, request.portal, request.on_leave))
+
+        return await self._run(context, call)
+
+    async def GetDryRun(
+        self, request: portal_pb2.GetDryRunRequest, context: Context
+    ) -> portal_pb2.DryRunStatus:
+        async def call() -> portal_pb2.DryRunStatus:
+            return _dry_run_pb(await self.safeguards.dry_runs.status(request.workspace_id, request.portal))
 
         return await self._run(context, call)

@@ -16,6 +16,7 @@ from portal_actions.domain.guard import DEFAULT_GUARD, GuardPolicy
 from portal_actions.domain.ordering import require_predecessor
 from portal_actions.service_layer.apply_group import apply_group
 from portal_actions.service_layer.apply_user import apply_user
+from portal_actions.service_layer.dry_run import apply_user_dry
 
 
 @dataclass
@@ -31,13 +32,16 @@ async def apply_event(
     wait_for_predecessor: bool = False,
     guard_defaults: GuardPolicy = DEFAULT_GUARD,
 ) -> Outcome:
-    if not await tracking.first_delivery(conn, event.event_id):
+    first, dry_run = await tracking.begin(conn, event.event_id, event.workspace_id, event.portal)
+    if not first:
         return Outcome(False, [])
     if wait_for_predecessor:
         # Takes the same per-resource lock the apply step takes (advisory locks nest in one transaction).
         lock = mirror.lock_user if event.kind == "User" else mirror.lock_group
         prev = await lock(conn, event.resource_id)
         require_predecessor(event.resource_id, prev["version"] if prev else 0, event.version)
+    if event.kind == "User" and dry_run:
+        return Outcome(True, await apply_user_dry(conn, event, guard_defaults))
     if event.kind == "User":
         return Outcome(True, await apply_user(conn, event, guard_defaults))
-    return Outcome(True, await apply_group(conn, event))
+    return Outcome(True, await apply_group(conn, event, dry_run=dry_run))

@@ -1,5 +1,5 @@
 """The safeguards of deprovisioning in one place, for the admin API and the service wiring: previews, the
-mass-deactivation guard (and its metric)."""
+mass-deactivation guard (and its metric), dry run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncpg
 from portal_actions.adapters.postgres import holds
 from portal_actions.domain.guard import GuardPolicy
 from portal_actions.metrics import PortalMetrics
+from portal_actions.service_layer.dry_run import DryRuns
 from portal_actions.service_layer.guard import Guard
 from portal_actions.service_layer.preview import Previews
 
@@ -17,6 +18,7 @@ class Safeguards:
         self.pool = pool
         self.previews = Previews(pool)
         self.guard = Guard(pool, guard_defaults)
+        self.dry_runs = DryRuns(pool)
 
     async def sample_held(self, metrics: PortalMetrics) -> None:
         async with self.pool.acquire() as conn:

@@ -1343,3 +1343,90 @@ class DecideHeldResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DecideHeldResponse: _TypeAlias = DecideHeldResponse  # noqa: Y015
+
+@_typing.final
+class SetDryRunRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    ON_LEAVE_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    dry_run: _builtins.bool
+    """true: record would-be actions in the audit (mode dry-run), apply nothing."""
+    on_leave: _builtins.str
+    """Leaving dry run: reconcile (apply the directory's current state now) | start-fresh (from the next event)."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        dry_run: _builtins.bool = ...,
+        on_leave: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dry_run", b"dry_run", "on_leave", b"on_leave", "portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDryRunRequest: _TypeAlias = SetDryRunRequest  # noqa: Y015
+
+@_typing.final
+class GetDryRunRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDryRunRequest: _TypeAlias = GetDryRunRequest  # noqa: Y015
+
+@_typing.final
+class DryRunStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    DIFFERENCES_FIELD_NUMBER: _builtins.int
+    REPAIRED_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    dry_run: _builtins.bool
+    since: _builtins.str
+    differences: _builtins.int
+    """Leaving with reconcile: the differences found and repaired."""
+    repaired: _builtins.int
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        dry_run: _builtins.bool = ...,
+        since: _builtins.str = ...,
+        differences: _builtins.int = ...,
+        repaired: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["differences", b"differences", "dry_run", b"dry_run", "portal", b"portal", "repaired", b"repaired", "since", b"since", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DryRunStatus: _TypeAlias = DryRunStatus  # noqa: Y015

@@ -154,6 +154,16 @@ class PortalAdminStub:
                 request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldRequest.SerializeToString,
                 response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldResponse.FromString,
                 _registered_method=True)
+        self.SetDryRun = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/SetDryRun',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetDryRunRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
+                _registered_method=True)
+        self.GetDryRun = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/GetDryRun',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetDryRunRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
+                _registered_method=True)
 
 
 class PortalAdminServicer:
@@ -308,6 +318,18 @@ class PortalAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetDryRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDryRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PortalAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -430,6 +452,16 @@ def add_PortalAdminServicer_to_server(servicer, server):
                     servicer.DiscardHeld,
                     request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldRequest.FromString,
                     response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldResponse.SerializeToString,
+            ),
+            'SetDryRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDryRun,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetDryRunRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.SerializeToString,
+            ),
+            'GetDryRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDryRun,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetDryRunRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1080,6 +1112,60 @@ class PortalAdmin:
             '/scimsuite.portal.v1.PortalAdmin/DiscardHeld',
             scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldRequest.SerializeToString,
             scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDryRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/SetDryRun',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetDryRunRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDryRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/GetDryRun',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetDryRunRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
             options,
             channel_credentials,
             insecure,

@@ -63,6 +63,8 @@ class PortalAdminStub:
     """Apply the held actions in order, each exactly once; a user active again is not deprovisioned."""
     DiscardHeld: _grpc.UnaryUnaryMultiCallable[_portal_pb2.DecideHeldRequest, _portal_pb2.DecideHeldResponse]
     """Drop the held actions (audited with who); nothing is applied."""
+    SetDryRun: _grpc.UnaryUnaryMultiCallable[_portal_pb2.SetDryRunRequest, _portal_pb2.DryRunStatus]
+    GetDryRun: _grpc.UnaryUnaryMultiCallable[_portal_pb2.GetDryRunRequest, _portal_pb2.DryRunStatus]
 
 @_typing.type_check_only
 class PortalAdminAsyncStub(PortalAdminStub):
@@ -96,6 +98,8 @@ class PortalAdminAsyncStub(PortalAdminStub):
     """Apply the held actions in order, each exactly once; a user active again is not deprovisioned."""
     DiscardHeld: _aio.UnaryUnaryMultiCallable[_portal_pb2.DecideHeldRequest, _portal_pb2.DecideHeldResponse]  # type: ignore[assignment]
     """Drop the held actions (audited with who); nothing is applied."""
+    SetDryRun: _aio.UnaryUnaryMultiCallable[_portal_pb2.SetDryRunRequest, _portal_pb2.DryRunStatus]  # type: ignore[assignment]
+    GetDryRun: _aio.UnaryUnaryMultiCallable[_portal_pb2.GetDryRunRequest, _portal_pb2.DryRunStatus]  # type: ignore[assignment]
 
 class PortalAdminServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -270,5 +274,19 @@ class PortalAdminServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_portal_pb2.DecideHeldResponse, _abc.Awaitable[_portal_pb2.DecideHeldResponse]]:
         """Drop the held actions (audited with who); nothing is applied."""
+
+    @_abc_1.abstractmethod
+    def SetDryRun(
+        self,
+        request: _portal_pb2.SetDryRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.DryRunStatus, _abc.Awaitable[_portal_pb2.DryRunStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def GetDryRun(
+        self,
+        request: _portal_pb2.GetDryRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.DryRunStatus, _abc.Awaitable[_portal_pb2.DryRunStatus]]: ...
 
 def add_PortalAdminServicer_to_server(servicer: PortalAdminServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -37,3 +37,22 @@ async def dead_letters(conn: Conn) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT event_id, subject, error, deliveries, at FROM portal.dead_letters ORDER BY at"
     )
+
+
+async def begin(conn: Conn, event_id: str, workspace_id: str, portal: str) -> tuple[bool, bool]:
+    """Record the event as applied in the caller's transaction, and read its connection's dry-run flag in
+    the same statement: (first delivery, dry run)."""
+    row = await conn.fetchrow(
+        """
+        WITH recorded AS (
+            INSERT INTO portal.processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1
+        )
+        SELECT EXISTS (SELECT 1 FROM recorded) AS first,
+               EXISTS (SELECT 1 FROM portal.dry_runs WHERE workspace_id = $2 AND portal = $3) AS dry_run
+        """,
+        event_id,
+        workspace_id,
+        portal,
+    )
+    assert row is not None
+    return bool(row["first"]), bool(row["dry_run"])
