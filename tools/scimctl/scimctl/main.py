@@ -166,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, default=200)
 
     safeguard_commands.add_commands(top)
-    _leaf(top, "dead-letters", pcmd.dead_letters, "events that could not be applied")
+    safeguard_commands.add_dead_letters(top, pcmd.dead_letters)
     ob = top.add_parser("outbox", help="event outbox").add_subparsers(dest="cmd", required=True)
     _leaf(ob, "status", cmd.outbox_status, "events not yet published")
     return p

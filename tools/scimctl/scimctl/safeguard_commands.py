@@ -1,4 +1,5 @@
-"""Safeguard commands: previews of a deactivation or a behaviour change, and the mass-deactivation guard.
+"""Safeguard commands: previews of a deactivation or a behaviour change, the mass-deactivation guard, the
+drift report with repair, and dead-letter replay.
 
 Each takes the admin clients and parsed arguments and returns one JSON-able dict; the shapes are
 documented in docs/safeguards.md and kept stable.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from typing import Any
 
 from scimsuite.portal.v1 import portal_pb2
@@ -140,6 +142,61 @@ def guard_discard(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
     return _decided(c.portal.DiscardHeld(_decide_request(c, a), metadata=c.md))
 
 
+def reconcile(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
+    """The report streams in pages; progress goes to stderr, the result to stdout."""
+    request = portal_pb2.ReconcileRequest(
+        workspace_id=c.workspace_id(a.workspace), portal=a.portal, repair=a.repair, page_size=a.page_size
+    )
+    found: list[dict[str, Any]] = []
+    last = portal_pb2.ReconcilePage()
+    for page in c.portal.Reconcile(request, metadata=c.md):
+        last = page
+        found += [
+            {
+                "kind": d.kind,
+                "userName": d.user_name,
+                "user_id": d.user_id,
+                "group": d.group_name or None,
+                "expected": d.expected,
+                "actual": d.actual,
+                "repaired": d.repaired,
+            }
+            for d in page.differences
+        ]
+        print(
+            f"reconcile: {page.scanned_users}/{page.total_users} users, {len(found)} difference(s)"
+            + (", done" if page.done else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+    return {
+        "workspace_id": request.workspace_id,
+        "portal": a.portal,
+        "repair": a.repair,
+        "scanned_users": last.scanned_users,
+        "pending_users": last.pending_users,
+        "count": len(found),
+        "repaired": sum(1 for d in found if d["repaired"]),
+        "differences": found,
+    }
+
+
+def dead_letters_replay(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
+    request = portal_pb2.ReplayDeadLettersRequest(event_id=a.event_id or "", all=a.all)
+    reply = c.portal.ReplayDeadLetters(request, metadata=c.md)
+    return {
+        "replayed": [
+            {
+                "event_id": r.event_id,
+                "applied": r.applied,
+                "error": r.error or None,
+                "actions": list(r.actions),
+            }
+            for r in reply.replayed
+        ]
+    }
+
+
 def _leaf(parent: Any, name: str, fn: object, help_text: str) -> argparse.ArgumentParser:
     sp: argparse.ArgumentParser = parent.add_parser(name, help=help_text)
     sp.set_defaults(fn=fn)
@@ -148,8 +205,20 @@ def _leaf(parent: Any, name: str, fn: object, help_text: str) -> argparse.Argume
     return sp
 
 
+def add_dead_letters(top: Any, list_fn: object) -> None:
+    """`dead-letters` lists them (as before); `dead-letters replay` applies them again."""
+    dl = top.add_parser("dead-letters", help="events that could not be applied")
+    dl.set_defaults(fn=list_fn)
+    sub = dl.add_subparsers(dest="cmd", required=False)
+    sp = sub.add_parser("replay", help="apply dead letters again, one (--event-id) or all (--all)")
+    sp.set_defaults(fn=dead_letters_replay)
+    which = sp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--event-id")
+    which.add_argument("--all", action="store_true")
+
+
 def add_commands(top: Any) -> None:
-    """`preview ...` under the top-level parser."""
+    """`preview`, `guard` and `reconcile` under the top-level parser."""
     pv = top.add_parser("preview", help="what a deactivation would do").add_subparsers(
         dest="cmd", required=True
     )
@@ -181,3 +250,7 @@ def add_commands(top: Any) -> None:
     ):
         sp = _leaf(gd, name, fn, text)
         sp.add_argument("--by", help="who decides, for the audit (default: your login name)")
+
+    sp = _leaf(top, "reconcile", reconcile, "drift between the directory and the portal (progress on stderr)")
+    sp.add_argument("--repair", action="store_true", help="re-apply the directory's state to each difference")
+    sp.add_argument("--page-size", type=int, default=1000, help="users per page")

@@ -1,5 +1,6 @@
 """The safeguard calls of the PortalAdmin API: previews of deactivations and behaviour changes, and the
-mass-deactivation guard (settings, status, release, discard), dry run per connection.
+mass-deactivation guard (settings, status, release, discard), dry run per connection, the streamed drift
+report with repair, and dead-letter replay.
 
 They extend the PortalAdmin servicer, so they share its admin credential check and its one place of
 error mapping (`_run`): a rejected argument is INVALID_ARGUMENT, an unknown user or policy NOT_FOUND.
@@ -7,9 +8,14 @@ error mapping (`_run`): a rejected argument is INVALID_ARGUMENT, an unknown user
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import grpc
 from scimsuite.portal.v1 import portal_pb2
 
+from portal_actions.domain.behaviour import InvalidBehaviour
 from portal_actions.domain.deactivation_plan import DeactivationStep
+from portal_actions.domain.drift import Difference
 from portal_actions.entrypoints.grpc_admin import (
     Context,
     PortalAdminServicer,
@@ -20,6 +26,7 @@ from portal_actions.service_layer.admin import PortalAdmin
 from portal_actions.service_layer.dry_run import DryRunStatus
 from portal_actions.service_layer.guard import Decision, GuardStatus
 from portal_actions.service_layer.preview import UserPreview
+from portal_actions.service_layer.refs import NotFound
 from portal_actions.service_layer.safeguards import Safeguards
 
 
@@ -88,6 +95,23 @@ def _dry_run_pb(d: DryRunStatus) -> portal_pb2.DryRunStatus:
         dry_run=d.dry_run,
         since=d.since.isoformat() if d.since else "",
     )
+
+
+def _difference_pb(d: Difference, repaired: bool) -> portal_pb2.Difference:
+    return portal_pb2.Difference(
+        kind=d.kind,
+        user_id=d.user_id,
+        user_name=d.user_name,
+        group_id=d.group_id,
+        group_name=d.group_name,
+        expected=d.expected,
+        actual=d.actual,
+        repaired=repaired,
+    )
+
+
+async def _authorised() -> None:
+    return None
 
 
 class SafeguardsServicer(PortalAdminServicer):
@@ -170,7 +194,12 @@ class SafeguardsServicer(PortalAdminServicer):
         async def call() -> portal_pb2.DryRunStatus:
             if request.dry_run:
                 return _dry_run_pb(await dry.enter(request.workspace_id, request.portal))
-            return _dry_run_pb(await dry.leave(request.workspace_id, request.portal, request.on_leave))
+            status, found, repaired = await self.safeguards.leave_dry_run(
+                request.workspace_id, request.portal, request.on_leave
+            )
+            reply = _dry_run_pb(status)
+            reply.differences, reply.repaired = found, repaired
+            return reply
 
         return await self._run(context, call)
 
@@ -179,5 +208,48 @@ class SafeguardsServicer(PortalAdminServicer):
     ) -> portal_pb2.DryRunStatus:
         async def call() -> portal_pb2.DryRunStatus:
             return _dry_run_pb(await self.safeguards.dry_runs.status(request.workspace_id, request.portal))
+
+        return await self._run(context, call)
+
+    async def Reconcile(
+        self, request: portal_pb2.ReconcileRequest, context: Context
+    ) -> AsyncIterator[portal_pb2.ReconcilePage]:
+        await self._run(context, _authorised)
+        pages = self.safeguards.reconciler.run(
+            request.workspace_id, request.portal, repair=request.repair, page_size=request.page_size
+        )
+        try:
+            async for page in pages:
+                yield portal_pb2.ReconcilePage(
+                    differences=[
+                        _difference_pb(d, r) for d, r in zip(page.differences, page.repaired, strict=True)
+                    ],
+                    scanned_users=page.scanned_users,
+                    total_users=page.total_users,
+                    pending_users=page.pending_users,
+                    done=page.done,
+                )
+        except InvalidBehaviour as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except NotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+
+    async def ReplayDeadLetters(
+        self, request: portal_pb2.ReplayDeadLettersRequest, context: Context
+    ) -> portal_pb2.ReplayDeadLettersResponse:
+        async def call() -> portal_pb2.ReplayDeadLettersResponse:
+            if not request.event_id.strip() and not request.all:
+                raise InvalidBehaviour("name one dead letter (its event id) or ask for all")
+            if request.event_id.strip() and request.all:
+                raise InvalidBehaviour("name one dead letter or ask for all, not both")
+            done = await self.safeguards.replays.replay(request.event_id)
+            return portal_pb2.ReplayDeadLettersResponse(
+                replayed=[
+                    portal_pb2.ReplayedEvent(
+                        event_id=r.event_id, applied=r.applied, error=r.error, actions=r.actions
+                    )
+                    for r in done
+                ]
+            )
 
         return await self._run(context, call)

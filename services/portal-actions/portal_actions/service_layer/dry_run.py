@@ -28,7 +28,7 @@ from portal_actions.service_layer.apply_user import apply_user
 from portal_actions.service_layer.refs import portal_ref, workspace_ref
 from portal_actions.service_layer.rehearsal import rehearse
 
-ON_LEAVE = ("start-fresh",)
+ON_LEAVE = ("reconcile", "start-fresh")
 
 
 async def apply_user_dry(conn: Conn, event: DirectoryEvent, guard_defaults: GuardPolicy) -> list[str]:
@@ -85,7 +85,7 @@ class DryRuns:
         return await self.status(ws, p)
 
     async def leave(self, workspace_id: str, portal: str, on_leave: str) -> DryRunStatus:
-        """Go live (a connection not in dry run stays as it is)."""
+        """Go live (a connection not in dry run stays as it is); the caller reconciles on `reconcile`."""
         ws, p = workspace_ref(workspace_id), portal_ref(portal)
         current = await self.status(ws, p)
         if not current.dry_run:

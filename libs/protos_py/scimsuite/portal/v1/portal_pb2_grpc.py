@@ -164,6 +164,16 @@ class PortalAdminStub:
                 request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetDryRunRequest.SerializeToString,
                 response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
                 _registered_method=True)
+        self.Reconcile = channel.unary_stream(
+                '/scimsuite.portal.v1.PortalAdmin/Reconcile',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcileRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcilePage.FromString,
+                _registered_method=True)
+        self.ReplayDeadLetters = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/ReplayDeadLetters',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersResponse.FromString,
+                _registered_method=True)
 
 
 class PortalAdminServicer:
@@ -330,6 +340,19 @@ class PortalAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Reconcile(self, request, context):
+        """The drift report of a (workspace, portal), streamed page by page; with repair, each difference fixed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayDeadLetters(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PortalAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -462,6 +485,16 @@ def add_PortalAdminServicer_to_server(servicer, server):
                     servicer.GetDryRun,
                     request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetDryRunRequest.FromString,
                     response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.SerializeToString,
+            ),
+            'Reconcile': grpc.unary_stream_rpc_method_handler(
+                    servicer.Reconcile,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcileRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcilePage.SerializeToString,
+            ),
+            'ReplayDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayDeadLetters,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1166,6 +1199,60 @@ class PortalAdmin:
             '/scimsuite.portal.v1.PortalAdmin/GetDryRun',
             scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetDryRunRequest.SerializeToString,
             scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reconcile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/Reconcile',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcileRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcilePage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/ReplayDeadLetters',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -65,6 +65,9 @@ class PortalAdminStub:
     """Drop the held actions (audited with who); nothing is applied."""
     SetDryRun: _grpc.UnaryUnaryMultiCallable[_portal_pb2.SetDryRunRequest, _portal_pb2.DryRunStatus]
     GetDryRun: _grpc.UnaryUnaryMultiCallable[_portal_pb2.GetDryRunRequest, _portal_pb2.DryRunStatus]
+    Reconcile: _grpc.UnaryStreamMultiCallable[_portal_pb2.ReconcileRequest, _portal_pb2.ReconcilePage]
+    """The drift report of a (workspace, portal), streamed page by page; with repair, each difference fixed."""
+    ReplayDeadLetters: _grpc.UnaryUnaryMultiCallable[_portal_pb2.ReplayDeadLettersRequest, _portal_pb2.ReplayDeadLettersResponse]
 
 @_typing.type_check_only
 class PortalAdminAsyncStub(PortalAdminStub):
@@ -100,6 +103,9 @@ class PortalAdminAsyncStub(PortalAdminStub):
     """Drop the held actions (audited with who); nothing is applied."""
     SetDryRun: _aio.UnaryUnaryMultiCallable[_portal_pb2.SetDryRunRequest, _portal_pb2.DryRunStatus]  # type: ignore[assignment]
     GetDryRun: _aio.UnaryUnaryMultiCallable[_portal_pb2.GetDryRunRequest, _portal_pb2.DryRunStatus]  # type: ignore[assignment]
+    Reconcile: _aio.UnaryStreamMultiCallable[_portal_pb2.ReconcileRequest, _portal_pb2.ReconcilePage]  # type: ignore[assignment]
+    """The drift report of a (workspace, portal), streamed page by page; with repair, each difference fixed."""
+    ReplayDeadLetters: _aio.UnaryUnaryMultiCallable[_portal_pb2.ReplayDeadLettersRequest, _portal_pb2.ReplayDeadLettersResponse]  # type: ignore[assignment]
 
 class PortalAdminServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -288,5 +294,20 @@ class PortalAdminServicer(metaclass=_abc_1.ABCMeta):
         request: _portal_pb2.GetDryRunRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_portal_pb2.DryRunStatus, _abc.Awaitable[_portal_pb2.DryRunStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def Reconcile(
+        self,
+        request: _portal_pb2.ReconcileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_portal_pb2.ReconcilePage], _abc.AsyncIterator[_portal_pb2.ReconcilePage]]:
+        """The drift report of a (workspace, portal), streamed page by page; with repair, each difference fixed."""
+
+    @_abc_1.abstractmethod
+    def ReplayDeadLetters(
+        self,
+        request: _portal_pb2.ReplayDeadLettersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.ReplayDeadLettersResponse, _abc.Awaitable[_portal_pb2.ReplayDeadLettersResponse]]: ...
 
 def add_PortalAdminServicer_to_server(servicer: PortalAdminServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
