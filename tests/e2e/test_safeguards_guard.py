@@ -270,3 +270,43 @@ async def test_nonsense_thresholds_are_refused_and_the_old_setting_stays(
     assert off["enabled"] is False and off["max_actions"] == 30
     unknown = await scimctl(stack, "guard", "show", "--workspace", f"nowhere-{unique}", "--portal", "store")
     assert unknown.code != 0 and unknown.out["error"] and "Traceback" not in unknown.stderr
+
+
+async def test_a_release_racing_reactivations_never_overwrites_the_newer_state(
+    guarded: tuple[Stack, int], gadmin: Admin, http: aiohttp.ClientSession, unique: str
+) -> None:
+    stack, _ = guarded
+    workspace = f"race-{unique}"
+    tenant = await _store(gadmin, stack, workspace, 5)
+    okta = Okta(ScimClient(http, stack.edge_url, tenant))
+    names = [f"r{i:02d}.{unique}@example.com" for i in range(30)]
+    ids = await _create(okta, gadmin, tenant, names)
+    await _bounded([lambda uid=uid: okta.set_active(uid, False) for uid in ids])
+
+    async def held() -> None:
+        assert (await _guard(stack, workspace))["held"] == 25
+
+    await assert_eventually(held, timeout=60)
+    status = await _guard(stack, workspace)
+    held_names = sorted(str(h["userName"]) for h in status["sample"])  # type: ignore[attr-defined]
+    back = held_names[::2]
+
+    # The release and the reactivations of half the held users race each other.
+    release = asyncio.create_task(
+        scimctl(stack, "guard", "release", "--workspace", workspace, "--portal", "store", "--by", "ops-carol")
+    )
+    await _bounded([lambda n=n: okta.set_active(ids[names.index(n)], True) for n in back])
+    result = await release
+    assert result.code == 0, result
+
+    async def settled() -> None:
+        accounts = await gadmin.accounts(tenant)
+        # Whatever the interleaving, the newest directory state wins: reactivated users have an account,
+        # the others none.
+        assert {n for n in names if accounts.get(n, {}).get("status") == "active"} == set(back)
+        assert (await _guard(stack, workspace))["held"] == 0
+
+    await assert_eventually(settled, timeout=60)
+    counts = await _actions(gadmin, tenant)
+    for name in set(held_names) - set(back):
+        assert counts[(name, "remove", "live")] + counts[(name, "remove", "released")] == 1, name

@@ -22,6 +22,7 @@ from portal_actions.service_layer.deactivate import execute, plan_for
 from portal_actions.service_layer.refs import portal_ref, workspace_ref
 
 SAMPLE = 20
+MAX_SAMPLE = 1000
 _PAGE = 500
 
 
@@ -65,7 +66,7 @@ class Guard:
             stored = await holds.policy(conn, ws, p)
             policy = stored or self.defaults
             s = await holds.summary(conn, ws, p)
-            rows = await holds.sample(conn, ws, p, max(sample, 0) or SAMPLE)
+            rows = await holds.sample(conn, ws, p, min(max(sample, 0) or SAMPLE, MAX_SAMPLE))
             recent = await holds.recent_count(conn, ws, p, policy.window_seconds)
             active = await holds.active_accounts(conn, ws, p)
         return GuardStatus(

@@ -211,6 +211,8 @@ async def _fix(conn: Conn, ctx: _Context, u: UserState, d: Difference) -> bool:
         role: str | None = None
         settles = None
         if p == "dashboard":
+            # The consumer's order: the user's lock (held), then the connection's role lock.
+            await mirror.lock_roles(conn, ctx.connection_id)
             settles = roles.settles_at(now, b)
             role = await roles.role_for(conn, ws, u.user_id, settles, b.default_role)
         metadata = metadata_for(u.state or {}, ctx.mappings)
