@@ -22,6 +22,7 @@ from suite_common.embedded.processes import free_port
 from tests.support.admin import Admin, Tenant
 from tests.support.eventually import assert_eventually
 from tests.support.idp import Okta
+from tests.support.portal import groups
 from tests.support.scim_client import ScimClient
 from tests.support.scimctl import scimctl, scimctl_ok
 from tests.support.servers import Servers, create_database, drop_database
@@ -158,9 +159,20 @@ async def test_a_burst_of_deactivations_is_held_after_the_threshold_then_release
 
     await assert_eventually(metric_says_held, timeout=30)
 
-    # Non-destructive events keep flowing while the connection is held: creates and profile updates.
+    # Non-destructive events keep flowing while the connection is held: creates, profile updates, groups.
     late = [f"late{i}.{unique}@example.com" for i in range(3)]
-    await _create(okta, gadmin, tenant, late)
+    late_ids = await _create(okta, gadmin, tenant, late)
+    renamed = f"late-renamed.{unique}@example.com"
+    await okta.update_user(late_ids[0], userName=renamed)
+    await okta.push_group(f"Late-{unique}", late_ids)
+    late = [renamed, *late[1:]]
+
+    async def flowed() -> None:
+        assert renamed in await gadmin.accounts(tenant)
+        assert (await groups(gadmin, tenant)).get(f"Late-{unique}") == sorted(late)
+
+    await assert_eventually(flowed)
+    assert (await _guard(stack, workspace))["held"] == BURST - THRESHOLD
     # A reactivation cancels its user's held deactivation; the account was never removed.
     back_name = sorted(held_names)[0]
     back = ids[names.index(back_name)]
