@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from suite_common.nats_connect import parse_servers
 from suite_common.settings import env_float, env_int, env_str, environ
+from suite_common.streams import replicas_setting
 
 
 @dataclass(frozen=True)
@@ -25,13 +27,15 @@ class Settings:
     ack_wait_s: float
     shutdown_grace_s: float
     log_level: str
+    # JetStream copies of the event streams: 1 on one server (`make run`), 3 on a production cluster.
+    stream_replicas: int = 1
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = environ() if env is None else env
     return Settings(
         database_url=env_str(env, "DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/scim"),
-        nats_url=env_str(env, "NATS_URL", "nats://127.0.0.1:14222"),
+        nats_url=",".join(parse_servers(env_str(env, "NATS_URL", "nats://127.0.0.1:14222"))),
         grpc_listen=env_str(env, "PORTAL_GRPC_LISTEN", "127.0.0.1:50052"),
         admin_token=env_str(env, "ADMIN_TOKEN", ""),
         metrics_port=env_int(env, "PORTAL_METRICS_PORT", 0),
@@ -45,4 +49,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ack_wait_s=env_float(env, "PORTAL_ACK_WAIT_SECONDS", 30.0),
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
+        stream_replicas=replicas_setting(env),
     )
