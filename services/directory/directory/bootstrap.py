@@ -13,7 +13,7 @@ from scimsuite.admin.v1 import admin_pb2_grpc
 from scimsuite.directory.v1 import directory_pb2_grpc
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import apply_migrations
-from suite_common.pg import create_pool
+from suite_common.pg import connect_primary, create_pool
 
 from directory.adapters.postgres.secrets import shared_secret
 from directory.config import Settings
@@ -34,7 +34,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def migrate(database_url: str) -> list[str]:
-    conn = await asyncpg.connect(database_url)
+    conn = await connect_primary(database_url)
     try:
         return await apply_migrations(conn, MIGRATIONS, "directory")
     finally:
@@ -96,6 +96,7 @@ class DirectoryApp:
             stream=s.stream_name,
             duplicate_window_s=s.stream_duplicate_window_s,
             subject_prefix=s.events_subject_prefix,
+            stream_replicas=s.stream_replicas,
             batch_size=s.relay_batch_size,
             poll_interval_s=s.relay_poll_interval_s,
         )

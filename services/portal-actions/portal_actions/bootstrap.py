@@ -15,7 +15,7 @@ from suite_common.health import LIVENESS, NOT_SERVING, SERVING, HealthServicer
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import apply_migrations
 from suite_common.nats_connect import connect_forever
-from suite_common.pg import create_pool
+from suite_common.pg import connect_primary, create_pool
 from suite_common.streams import EventStreams
 
 from portal_actions.adapters.nats.consumer import EventConsumer
@@ -31,7 +31,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def migrate(database_url: str) -> list[str]:
-    conn = await asyncpg.connect(database_url)
+    conn = await connect_primary(database_url)
     try:
         return await apply_migrations(conn, MIGRATIONS, "portal")
     finally:
@@ -85,7 +85,7 @@ class PortalActionsApp:
             await pool.close()
             await metrics_server.close()
             return
-        names = EventStreams(s.stream_name, s.events_subject_prefix)
+        names = EventStreams(s.stream_name, s.events_subject_prefix, s.stream_replicas)
         handlers = EventHandlers(pool, nc, names, self.metrics)
         self.consumer = EventConsumer(
             nc,

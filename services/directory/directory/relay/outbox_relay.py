@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 from opentelemetry import trace
 from suite_common import streams, telemetry
 from suite_common.nats_connect import connect_forever
+from suite_common.pg import connect_primary
 
 from directory.adapters.postgres import outbox
 from directory.service_layer.unit_of_work import transaction
@@ -36,6 +37,7 @@ class OutboxRelay:
         stream: str,
         duplicate_window_s: float,
         subject_prefix: str = "scim",
+        stream_replicas: int = 1,
         batch_size: int,
         poll_interval_s: float,
     ) -> None:
@@ -43,7 +45,7 @@ class OutboxRelay:
         self.database_url = database_url
         self.nats_url = nats_url
         self.stream = stream
-        self.names = streams.EventStreams(stream, subject_prefix)
+        self.names = streams.EventStreams(stream, subject_prefix, stream_replicas)
         self.duplicate_window_s = duplicate_window_s
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
@@ -79,7 +81,11 @@ class OutboxRelay:
             while not self._stopping.is_set():
                 try:
                     await streams.ensure_stream(
-                        self._js, self.stream, [self.names.events_filter], self.duplicate_window_s
+                        self._js,
+                        self.stream,
+                        [self.names.events_filter],
+                        self.duplicate_window_s,
+                        replicas=self.names.replicas,
                     )
                     break
                 except Exception as exc:
@@ -115,8 +121,8 @@ class OutboxRelay:
         """LISTEN for commits that wrote outbox rows: events leave within milliseconds, not a poll period."""
         while not self._stopping.is_set():
             try:
-                conn = await asyncpg.connect(self.database_url)
-            except (OSError, asyncpg.PostgresError):
+                conn = await connect_primary(self.database_url)
+            except (OSError, asyncpg.PostgresError, asyncpg.InternalClientError):
                 await asyncio.sleep(1.0)
                 continue
             try:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 import asyncpg
+from suite_common.pg import connect_primary
 
 from directory.domain.tenancy import ConnectionContext
 
@@ -72,8 +73,8 @@ class CredentialsCache:
         """Hold the LISTEN connection; while it is down the cache is off and empty."""
         while not self._stopping.is_set():
             try:
-                conn = await asyncpg.connect(self.database_url)
-            except (OSError, asyncpg.PostgresError) as exc:
+                conn = await connect_primary(self.database_url)
+            except (OSError, asyncpg.PostgresError, asyncpg.InternalClientError) as exc:
                 log.warning("credentials listener cannot connect", extra={"error": str(exc)})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), 1.0)
