@@ -20,7 +20,7 @@ from tests.reliability.client import Client
 from tests.reliability.faults import Fault, FaultLog, inject
 from tests.reliability.load import Model, run_load
 from tests.reliability.verify import Verdict, directory_matches, outbox_pending, portal_applied_once
-from tests.support.admin import Admin
+from tests.support.admin import Admin, Tenant
 from tests.support.eventually import assert_eventually
 from tests.support.stack import Stack
 
@@ -30,6 +30,7 @@ class RunOutcome:
     figures: dict[str, Any]
     directory: Verdict
     portal: Verdict
+    tenant: Tenant
     problems: list[str] = field(default_factory=list)
 
     def assert_clean(self) -> None:
@@ -119,4 +120,4 @@ async def provisioning_run(
         **portal.figures,
     }
     assert len(log.injected) == len(faults), "the load ended before every fault fired"
-    return RunOutcome(figures, directory, portal, problems)
+    return RunOutcome(figures, directory, portal, tenant, problems)
