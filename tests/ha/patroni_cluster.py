@@ -3,8 +3,7 @@ primary and a standby (synchronous with `synchronous_mode`, or asynchronous), se
 of the suite finds them (`suite_common.embedded.postgres.postgres_bindir`).
 
 PostgreSQL refuses to run as root, and Patroni runs it, so Patroni runs as the unprivileged account the
-embedded servers use. That account cannot traverse a virtualenv under /root, so Patroni runs on a Python
-of the same version that it can reach, with this virtualenv's site-packages on its path.
+embedded servers use, on an interpreter and import path that account can reach (tests/ha/patroni_python).
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import sysconfig
 import tempfile
 import time
 import urllib.error
@@ -28,6 +25,7 @@ from suite_common.embedded.postgres import postgres_bindir
 from suite_common.embedded.processes import free_port, is_alive
 
 from tests.ha.accounts import Account, unprivileged
+from tests.ha.patroni_python import import_path, interpreter
 
 SCOPE = "scim-ha"
 
@@ -100,16 +98,6 @@ class Etcd:
             self.process.terminate()
             self.process.wait(10)
         self.process = None
-
-
-def _python_for(account: Account) -> list[str]:
-    """A Python of this version that `account` can execute, and the PYTHONPATH that gives it our packages."""
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    candidates = [os.path.realpath(sys.executable), f"/usr/bin/{version}", f"/usr/local/bin/{version}"]
-    for candidate in candidates:
-        if Path(candidate).exists() and account.can_execute(Path(candidate)):
-            return [candidate]
-    raise RuntimeError(f"no {version} that {account.name} may run (tried {candidates})")
 
 
 @dataclass
@@ -200,12 +188,12 @@ class PatroniNode:
         log = open(self.root / "patroni.out", "ab")  # noqa: SIM115 - owned by the child process
         env = {
             "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": sysconfig.get_paths()["purelib"],
+            "PYTHONPATH": import_path(self.account),
             "HOME": str(self.root),
             "LC_ALL": "C.UTF-8",
         }
         self.process = subprocess.Popen(
-            [*_python_for(self.account), "-m", "patroni", str(config)],
+            [interpreter(self.account), "-m", "patroni", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=str(self.root),

@@ -83,9 +83,9 @@ class Failovers:
         self.cluster.wait_replicated()
         self.log[-1]["rejoined_s"] = round(time.monotonic() - started, 2)
 
-    def fault(self) -> Fault:
+    def fault(self, n: int) -> Fault:
         return Fault(
-            "kill -9 the primary's postmaster (Patroni fails over)", self.kill_primary, self.rejoin, 0.5
+            f"kill -9 the primary's postmaster #{n} (Patroni fails over)", self.kill_primary, self.rejoin, 0.5
         )
 
 
@@ -174,7 +174,7 @@ async def pg_failover_run(
         failover = Failovers(cluster)
         outcome = await provisioning_run(
             stack,
-            [failover.fault() for _ in range(failovers)],
+            [failover.fault(n) for n in range(1, failovers + 1)],
             writes=writes,
             workers=6,
             verify_dsn=verify_dsn,
