@@ -107,6 +107,7 @@ class PatroniNode:
     etcd: Etcd
     synchronous: bool
     account: Account
+    durable: bool = False
     pg_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -151,9 +152,10 @@ class PatroniNode:
                             "max_replication_slots": 10,
                             "max_connections": 200,
                             # Only the process is killed, never the machine: the page cache survives, so
-                            # skipping fsync changes nothing that the test observes and spares the disk.
-                            "fsync": "off",
-                            "full_page_writes": "off",
+                            # skipping fsync changes nothing that the tests observe and spares the disk.
+                            # bench/ha_costs.py measures commit costs with it on.
+                            "fsync": "on" if self.durable else "off",
+                            "full_page_writes": "on" if self.durable else "off",
                         },
                     },
                 },
@@ -221,6 +223,22 @@ class PatroniNode:
         os.kill(pid, signal.SIGKILL)
         return pid
 
+    def walsenders(self) -> list[int]:
+        """The postmaster's WAL sender processes (one per streaming standby)."""
+        postmaster = self.postmaster_pid()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == postmaster and b"walsender" in command:
+                found.append(int(entry.name))
+        return found
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()  # Patroni stops PostgreSQL (fast shutdown) and releases its keys
@@ -240,6 +258,7 @@ class PatroniCluster:
     root: Path
     synchronous: bool
     size: int = 2
+    durable: bool = False
     account: Account = field(default_factory=unprivileged)
     etcd: Etcd = field(init=False)
     nodes: list[PatroniNode] = field(init=False)
@@ -247,7 +266,14 @@ class PatroniCluster:
     def __post_init__(self) -> None:
         self.etcd = Etcd(self.root / "etcd")
         self.nodes = [
-            PatroniNode(f"pg{i + 1}", self.root / f"pg{i + 1}", self.etcd, self.synchronous, self.account)
+            PatroniNode(
+                f"pg{i + 1}",
+                self.root / f"pg{i + 1}",
+                self.etcd,
+                self.synchronous,
+                self.account,
+                self.durable,
+            )
             for i in range(self.size)
         ]
 
@@ -316,7 +342,7 @@ class PatroniCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def new_cluster(synchronous: bool) -> PatroniCluster:
+def new_cluster(synchronous: bool, *, durable: bool = False) -> PatroniCluster:
     root = Path(tempfile.mkdtemp(prefix="scim-ha-patroni-"))
     os.chmod(root, 0o755)
-    return PatroniCluster(root, synchronous)
+    return PatroniCluster(root, synchronous, durable=durable)

@@ -76,7 +76,7 @@ async def create_probe(
             tenant.connection_id,
             f"probe-{run}-%",
         )
-        after = await conn.fetchval("SELECT pg_current_wal_lsn() - $1::pg_lsn", before)
+        after = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)", before)
     finally:
         await conn.close()
     present = {r["user_name"]: r["n"] for r in rows}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 import time
 import uuid
@@ -61,18 +62,28 @@ class Failovers:
     """Kill -9 the current primary's postmaster; wait for Patroni to promote the standby; then for the old
     primary to rejoin as a standby (pg_rewind), so that the next failover has a standby to promote."""
 
-    def __init__(self, cluster: PatroniCluster) -> None:
+    def __init__(self, cluster: PatroniCluster, *, replication_stall_s: float = 0.0) -> None:
         self.cluster = cluster
         self.log: list[dict[str, object]] = []
+        # > 0: the primary's WAL senders are frozen (SIGSTOP) this long before the kill, as when the network
+        # to the standby stalls just before the primary dies. Then they die with it, unsent WAL and all.
+        self.replication_stall_s = replication_stall_s
 
     def kill_primary(self) -> None:
         old = self.cluster.primary()
+        stalled = old.walsenders() if self.replication_stall_s else []
+        for sender in stalled:
+            os.kill(sender, signal.SIGSTOP)
+        time.sleep(self.replication_stall_s)
         started = time.monotonic()
         pid = old.kill_postmaster()
+        for sender in stalled:
+            os.kill(sender, signal.SIGKILL)
         new = self.cluster.wait_new_primary(old)
         self.log.append(
             {
                 "killed": f"{old.name} postmaster pid {pid}",
+                "replication_stalled_s": self.replication_stall_s if stalled else 0,
                 "promoted": new.name,
                 "promotion_s": round(time.monotonic() - started, 2),
             }
@@ -214,13 +225,18 @@ async def test_heavy_load_survives_two_failovers_with_a_synchronous_standby(
     await pg_failover_run("ha-pg-heavy", sync_cluster, nats_url, replicas=2, writes=writes, failovers=2)
 
 
+# Long enough for a few dozen acknowledged creates, short enough to stay under Patroni's
+# maximum_lag_on_failover (1 MiB of WAL, about 4.5 KB per create here), so the standby is still promoted.
+STALL_S = 0.5
+
+
 async def probe_run(name: str, cluster: PatroniCluster, nats_url: str, creates: int) -> dict[str, object]:
     services_dsn, verify_dsn = await database_on(cluster)
     stack = Stack(services_dsn, nats_url, extra_env=dict(FAULT_ENV)).start()
     admin = Admin(stack)
     try:
         tenant = await admin.enable(f"probe-{uuid.uuid4().hex[:6]}", "store")
-        failover = Failovers(cluster)
+        failover = Failovers(cluster, replication_stall_s=STALL_S)
         result = await create_probe(
             stack, tenant, verify_dsn, creates=creates, workers=8, fault=failover.kill_primary
         )
@@ -258,7 +274,8 @@ async def test_acknowledged_creates_through_a_failover_asynchronous_measured(
 ) -> None:
     """What a synchronous standby is for: the same failover with asynchronous replication. Patroni still
     promotes a standby lagging by up to maximum_lag_on_failover (1 MiB of WAL); whatever the old primary
-    had acknowledged past the standby's position is rewound away (pg_rewind). The count is recorded, not
-    asserted: it depends on the lag at the instant of the kill."""
+    had acknowledged past the standby's position is rewound away (pg_rewind). Both probes stall
+    replication for STALL_S before the kill; with a synchronous standby the writes of that moment wait
+    instead of being acknowledged. The count is recorded, not asserted: it depends on the write rate."""
     figures = await probe_run("ha-pg-probe-async", async_cluster, nats_url, creates=2000)
     assert isinstance(figures["acknowledged_lost"], int) and figures["acknowledged_lost"] >= 0
