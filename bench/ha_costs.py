@@ -30,13 +30,13 @@ from typing import Any
 import aiohttp
 import asyncpg
 import nats
+from devstack.stack import running_stack
 
 from bench.env import STACK_ENV, infrastructure, machine
 from bench.noise import NoiseMeter
 from tests.ha.nats_cluster import NatsCluster
 from tests.ha.patroni_cluster import new_cluster
 from tests.support.admin import Admin
-from tests.support.stack import Stack
 
 ROW = json.dumps(
     {"userName": "x" * 40, "name": {"givenName": "g" * 20, "familyName": "f" * 20}, "pad": "p" * 600}
@@ -213,59 +213,58 @@ async def model_check(seconds: float, workers: int) -> dict[str, Any]:
 
     Also reported: the prediction from the final bench run's CPU per request (another machine, a quiet
     moment) for the POST window, which shows how far per-request costs move between boxes and loads."""
-    # infrastructure() runs its own event loop to prepare the database: enter and leave it in a thread.
+    # Starting the servers blocks: enter and leave them in a thread.
     servers = infrastructure(durable=True)
     infra = await asyncio.to_thread(servers.__enter__)
     try:
-        stack = Stack(infra.dsn, infra.nats_url, extra_env=dict(STACK_ENV)).start()
-        admin = Admin(stack)
-        try:
-            tenant = await admin.enable(f"cap-{uuid.uuid4().hex[:6]}", "store")
-            meter = NoiseMeter()
-            for i, svc in enumerate(stack.directories + stack.portals + stack.edges):
-                meter.add(f"{svc.name}-{i}", svc.pid)
-            meter.add("postgres", infra.pg.process.pid if infra.pg.process else 0)
-            meter.add("nats", infra.nats.process.pid if infra.nats.process else 0)
-            headers = {"Authorization": f"Bearer {tenant.token}", "Content-Type": "application/scim+json"}
-            users = f"{tenant.base_url.replace('http://scim.test', stack.edge_url)}/Users"
-            serial = iter(range(10**9))
-            async with aiohttp.ClientSession() as session:
+        async with running_stack(infra.servers, "capcheck", env=STACK_ENV) as stack:
+            admin = Admin(stack)
+            try:
+                tenant = await admin.enable(f"cap-{uuid.uuid4().hex[:6]}", "store")
+                meter = NoiseMeter()
+                for i, svc in enumerate(stack.directories + stack.portals + stack.edges):
+                    meter.add(f"{svc.name}-{i}", svc.pid)
+                meter.add("postgres", infra.pg_pid or 0)
+                meter.add("nats", infra.nats_pid or 0)
+                headers = {"Authorization": f"Bearer {tenant.token}", "Content-Type": "application/scim+json"}
+                users = f"{tenant.base_url.replace('http://scim.test', stack.edge_url)}/Users"
+                serial = iter(range(10**9))
+                async with aiohttp.ClientSession() as session:
 
-                async def lookup(n: int) -> None:
-                    query = {"filter": f'userName eq "cap-{n}@bench.test"'}
-                    async with session.get(users, params=query, headers=headers) as r:
-                        assert r.status == 200, await r.text()
+                    async def lookup(n: int) -> None:
+                        query = {"filter": f'userName eq "cap-{n}@bench.test"'}
+                        async with session.get(users, params=query, headers=headers) as r:
+                            assert r.status == 200, await r.text()
 
-                async def create(n: int) -> None:
-                    body = {
-                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                        "userName": f"cap-{n}@bench.test",
-                        "name": {"givenName": "Cap", "familyName": str(n)},
-                        "emails": [{"primary": True, "value": f"cap-{n}@bench.test", "type": "work"}],
-                        "displayName": f"Cap {n}",
-                        "active": True,
-                    }
-                    async with session.post(users, json=body, headers=headers) as r:
-                        assert r.status == 201, await r.text()
+                    async def create(n: int) -> None:
+                        body = {
+                            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                            "userName": f"cap-{n}@bench.test",
+                            "name": {"givenName": "Cap", "familyName": str(n)},
+                            "emails": [{"primary": True, "value": f"cap-{n}@bench.test", "type": "work"}],
+                            "displayName": f"Cap {n}",
+                            "active": True,
+                        }
+                        async with session.post(users, json=body, headers=headers) as r:
+                            assert r.status == 201, await r.text()
 
-                async def post(_: int) -> None:
-                    await create(next(serial))
+                    async def post(_: int) -> None:
+                        await create(next(serial))
 
-                async def get(_: int) -> None:
-                    await lookup(next(serial))
+                    async def get(_: int) -> None:
+                        await lookup(next(serial))
 
-                async def okta_create(_: int) -> None:
-                    n = next(serial)
-                    await lookup(n)
-                    await create(n)
+                    async def okta_create(_: int) -> None:
+                        n = next(serial)
+                        await lookup(n)
+                        await create(n)
 
-                await _for(1.0, workers, post)  # warm-up: connections, caches
-                posts = await _window(meter, seconds, workers, post)
-                gets = await _window(meter, seconds, workers, get)
-                mix = await _window(meter, seconds, workers, okta_create)
-        finally:
-            await admin.close()
-            stack.stop()
+                    await _for(1.0, workers, post)  # warm-up: connections, caches
+                    posts = await _window(meter, seconds, workers, post)
+                    gets = await _window(meter, seconds, workers, get)
+                    mix = await _window(meter, seconds, workers, okta_create)
+            finally:
+                await admin.close()
     finally:
         await asyncio.to_thread(servers.__exit__, None, None, None)
     # Each okta_create is two requests, one of each kind.

@@ -174,15 +174,16 @@ class NatsCluster:
                 await nc.close()
             cluster = info.cluster
             replicas = (cluster.replicas or []) if cluster else []
+            names = [r.name for r in replicas if r.name]
             if down and cluster and cluster.leader and cluster.leader not in down:
-                return cluster.leader, [r.name for r in replicas]
+                return cluster.leader, names
             if (
                 cluster
                 and cluster.leader
                 and len(replicas) == self.size - 1
                 and all(r.current for r in replicas)
             ):
-                return cluster.leader, [r.name for r in replicas]
+                return cluster.leader, names
             last = cluster
             await asyncio.sleep(0.2)
         raise RuntimeError(f"stream {stream} not led and current in {wait_s}s: {last}")

@@ -327,7 +327,8 @@ class PatroniCluster:
                     return next(n for n in self.nodes if n.name == name)
             return None
 
-        return _wait(f"a primary other than {old.name}", promoted, timeout)  # type: ignore[no-any-return]
+        node: PatroniNode = _wait(f"a primary other than {old.name}", promoted, timeout)
+        return node
 
     def dsn(self, database: str, *, first: PatroniNode | None = None) -> str:
         """A multi-host DSN over every node, `first` listed first (a standby, to prove it is skipped)."""

@@ -12,20 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from suite_common.embedded import EmbeddedPostgres
+from suite_common.embedded import EmbeddedServers, throwaway_servers
 from suite_common.embedded.processes import free_port
 
 from tests.ha.loadrun import provisioning_run
 from tests.ha.nats_cluster import NatsCluster, NatsNode
 from tests.reliability.faults import Fault
 from tests.reliability.harness import FAULT_ENV, record_figures
-from tests.support.servers import Servers, create_database
 from tests.support.stack import Stack, migrate
 
 
@@ -87,30 +85,26 @@ def faults(killer: Killer, *, heavy: bool) -> list[Fault]:
     return plan
 
 
-@pytest_asyncio.fixture
-async def postgres() -> AsyncIterator[Servers]:
-    root = Path(tempfile.mkdtemp(prefix="scim-ha-pg-"))
-    pg = EmbeddedPostgres(root / "pg", durable=False)
-    try:
-        yield Servers(pg.start(), "", pg, None)
-    finally:
-        pg.stop()
-        pg.remove_data()
+@pytest.fixture
+def postgres() -> Iterator[EmbeddedServers]:
+    """PostgreSQL for the suite (its single NATS goes unused: the services get the cluster)."""
+    with throwaway_servers("ha-nats-pg") as servers:
+        yield servers
 
 
 @pytest.fixture
-def cluster() -> AsyncIterator[NatsCluster]:
+def cluster() -> Iterator[NatsCluster]:
     c = NatsCluster(Path(tempfile.mkdtemp(prefix="scim-ha-nats-"))).start()
     try:
-        yield c  # type: ignore[misc]
+        yield c
     finally:
         c.stop()
 
 
 async def nats_cluster_run(
-    name: str, postgres: Servers, cluster: NatsCluster, *, replicas: int, writes: int, heavy: bool
+    name: str, postgres: EmbeddedServers, cluster: NatsCluster, *, replicas: int, writes: int, heavy: bool
 ) -> None:
-    dsn = await create_database(postgres, "ha_nats")
+    dsn = await postgres.create_database("ha_nats")
     await migrate(dsn)
     # The first server in the list never answers: the services must skip it, as they would a dead node.
     dead_entry = f"nats://127.0.0.1:{free_port()}"
@@ -158,7 +152,7 @@ async def nats_cluster_run(
 
 @pytest.mark.timeout(300)
 async def test_short_load_survives_stream_leader_and_follower_killed(
-    postgres: Servers, cluster: NatsCluster
+    postgres: EmbeddedServers, cluster: NatsCluster
 ) -> None:
     writes = int(os.environ.get("HA_NATS_WRITES", "200"))
     await nats_cluster_run("ha-nats-short", postgres, cluster, replicas=1, writes=writes, heavy=False)
@@ -167,7 +161,7 @@ async def test_short_load_survives_stream_leader_and_follower_killed(
 @pytest.mark.heavy
 @pytest.mark.timeout(900)
 async def test_heavy_load_survives_leader_follower_and_quorum_loss(
-    postgres: Servers, cluster: NatsCluster
+    postgres: EmbeddedServers, cluster: NatsCluster
 ) -> None:
     writes = int(os.environ.get("HA_NATS_WRITES_HEAVY", "1500"))
     await nats_cluster_run("ha-nats-heavy", postgres, cluster, replicas=2, writes=writes, heavy=True)

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -230,7 +231,7 @@ async def test_heavy_load_survives_two_failovers_with_a_synchronous_standby(
 STALL_S = 0.5
 
 
-async def probe_run(name: str, cluster: PatroniCluster, nats_url: str, creates: int) -> dict[str, object]:
+async def probe_run(name: str, cluster: PatroniCluster, nats_url: str, creates: int) -> dict[str, Any]:
     services_dsn, verify_dsn = await database_on(cluster)
     stack = Stack(services_dsn, nats_url, extra_env=dict(FAULT_ENV)).start()
     admin = Admin(stack)
