@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from suite_common.embedded import EmbeddedServers, throwaway_servers
 from suite_common.embedded.processes import free_port
+from suite_common.streams import ensure_stream
 
 from tests.ha.loadrun import provisioning_run
 from tests.ha.nats_cluster import NatsCluster, NatsNode
@@ -165,3 +166,21 @@ async def test_heavy_load_survives_leader_follower_and_quorum_loss(
 ) -> None:
     writes = int(os.environ.get("HA_NATS_WRITES_HEAVY", "1500"))
     await nats_cluster_run("ha-nats-heavy", postgres, cluster, replicas=2, writes=writes, heavy=True)
+
+
+async def test_an_existing_stream_is_brought_to_the_configured_replica_count(cluster: NatsCluster) -> None:
+    """A deployment moving from one replica to three (EVENTS_STREAM_REPLICAS) keeps its stream and data."""
+    nc = await cluster.connect()
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, "HA_UPGRADE", ["ha.upgrade.>"], 60.0, replicas=1)
+        for i in range(10):
+            await js.publish("ha.upgrade.x", b"event", headers={"Nats-Msg-Id": str(i)})
+        await ensure_stream(js, "HA_UPGRADE", ["ha.upgrade.>"], 60.0, replicas=3)
+        info = await js.stream_info("HA_UPGRADE")
+        assert info.config.num_replicas == 3
+        assert info.state.messages == 10
+        leader, followers = await cluster.placement("HA_UPGRADE")
+        assert len({leader, *followers}) == 3, "every server holds a copy once the followers caught up"
+    finally:
+        await nc.close()
