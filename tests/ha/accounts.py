@@ -30,6 +30,14 @@ class Account:
             for name in dirs + files:
                 os.chown(os.path.join(folder, name), self.uid, self.gid, follow_symlinks=False)
 
+    def can_read(self, path: Path) -> bool:
+        """Every folder on the way is traversable by others, and the file is readable by others."""
+        if os.geteuid() != 0:
+            return os.access(path, os.R_OK)
+        return all(p.stat().st_mode & stat.S_IXOTH for p in path.parents) and bool(
+            path.stat().st_mode & stat.S_IROTH
+        )
+
     def can_execute(self, path: Path) -> bool:
         """Every folder on the way is traversable by others, and the file is executable by others."""
         if os.geteuid() != 0:

@@ -60,7 +60,7 @@ def _closure(root: str) -> list[metadata.Distribution]:
 def import_path(account: Account) -> str:
     """A PYTHONPATH holding Patroni and its dependencies that `account` can read."""
     purelib = Path(sysconfig.get_paths()["purelib"])
-    if account.can_execute(purelib / "patroni" / "__main__.py") or os.geteuid() != 0:
+    if account.can_read(purelib / "patroni" / "__main__.py") or os.geteuid() != 0:
         return str(purelib)
     digest = hashlib.sha256(str(purelib).encode()).hexdigest()[:10]
     cache = Path(tempfile.gettempdir()) / f"scim-suite-patroni-{digest}"
