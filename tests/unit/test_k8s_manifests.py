@@ -66,18 +66,28 @@ def containers(pod: Doc) -> list[Doc]:
 
 def env_names_read_by_the_code() -> set[str]:
     names: set[str] = set()
-    for config in ROOT.glob("services/*/*/config.py"):
+    # The services' settings, and the few shared ones suite_common reads for them (EVENTS_STREAM_REPLICAS).
+    sources = [*ROOT.glob("services/*/*/config.py"), *ROOT.glob("libs/suite_common/suite_common/*.py")]
+    for config in sources:
         names |= set(re.findall(r"env_\w+\(env, \"([A-Z0-9_]+)\"", config.read_text()))
     return names
 
 
+BACKING = "scim-suite-backing"  # app.kubernetes.io/part-of of the HA overlay's NATS and PostgreSQL clusters
+
+
+def is_backing(doc: Doc) -> bool:
+    return bool(doc["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") == BACKING)
+
+
 @pytest.fixture(params=OVERLAYS)
 def docs(request: pytest.FixtureRequest) -> tuple[Doc, ...]:
-    return render(request.param)
+    """The suite's own resources; the HA overlay's backing clusters are checked by the tests at the end."""
+    return tuple(d for d in render(request.param) if not is_backing(d))
 
 
-def test_there_are_dev_and_prod_overlays() -> None:
-    assert {"dev", "prod"} <= set(OVERLAYS)
+def test_there_are_dev_prod_and_ha_overlays() -> None:
+    assert {"dev", "prod", "ha"} <= set(OVERLAYS)
 
 
 def test_every_manifest_validates_against_the_kubernetes_schema(docs: tuple[Doc, ...]) -> None:
@@ -343,3 +353,86 @@ def test_the_image_matches_the_manifests() -> None:
             assert pod["spec"]["securityContext"]["runAsGroup"] == int(user.group(2)), name
             for c in containers(pod):
                 assert c["args"][0] in scripts, (name, c["args"])
+
+
+# --- The HA overlay: NATS JetStream and PostgreSQL as clusters, every member in its own zone ---
+
+ZONE = "topology.kubernetes.io/zone"
+
+
+def backing() -> tuple[Doc, ...]:
+    return tuple(d for d in render("ha") if is_backing(d))
+
+
+def test_ha_standard_resources_validate_and_custom_resources_name_their_api() -> None:
+    custom = {"Cluster": "postgresql.cnpg.io/v1", "PodMonitor": "monitoring.coreos.com/v1"}
+    kinds = set()
+    for doc in backing():
+        kinds.add(doc["kind"])
+        if doc["kind"] in custom:
+            assert doc["apiVersion"] == custom[doc["kind"]], doc["metadata"]["name"]
+            assert doc["metadata"]["namespace"] == "scim-db"
+        else:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    assert {"Cluster", "PodMonitor", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy"} <= kinds
+
+
+def test_ha_postgres_is_three_instances_with_synchronous_replication_across_zones() -> None:
+    (cluster,) = of_kind(backing(), "Cluster").values()
+    spec = cluster["spec"]
+    assert spec["instances"] == 3
+    sync = spec["postgresql"]["synchronous"]
+    assert sync["number"] >= 1 and sync["dataDurability"] == "required", "an acknowledged write is on 2 nodes"
+    assert spec["affinity"]["enablePodAntiAffinity"] is True
+    assert spec["affinity"]["topologyKey"] == ZONE and spec["affinity"]["podAntiAffinityType"] == "required"
+    assert spec["enablePDB"] is True
+    (monitor,) = of_kind(backing(), "PodMonitor").values()
+    assert monitor["spec"]["selector"]["matchLabels"] == {"cnpg.io/cluster": cluster["metadata"]["name"]}
+
+
+def test_ha_nats_is_a_three_node_jetstream_cluster_across_zones_with_a_quorum_budget() -> None:
+    docs = backing()
+    (nats,) = of_kind(docs, "StatefulSet").values()
+    assert nats["spec"]["replicas"] == 3 and nats["spec"]["serviceName"] == "nats-headless"
+    (anti,) = nats["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert anti["topologyKey"] == ZONE
+    budget = of_kind(docs, "PodDisruptionBudget")["nats"]["spec"]
+    assert budget["maxUnavailable"] == 1, "two of three keep the JetStream quorum"
+    config = next(iter(of_kind(docs, "ConfigMap").values()))["data"]["nats.conf"]
+    routes = set(re.findall(r"nats://(nats-\d)\.nats-headless\.scim-nats\.svc\.cluster\.local:6222", config))
+    assert routes == {"nats-0", "nats-1", "nats-2"}
+    assert "jetstream" in config and "server_name: $POD_NAME" in config
+
+
+def test_ha_services_point_at_every_nats_server_with_three_stream_replicas() -> None:
+    docs = render("ha")
+    (config,) = (c for c in of_kind(docs, "ConfigMap").values() if c["metadata"]["namespace"] == "scim")
+    servers = config["data"]["NATS_URL"].split(",")
+    assert servers == [f"nats://nats-{i}.nats-headless.scim-nats.svc.cluster.local:4222" for i in range(3)]
+    assert config["data"]["EVENTS_STREAM_REPLICAS"] == "3"
+    for name, d in of_kind(docs, "Deployment").items():
+        keys = [c["topologyKey"] for c in d["spec"]["template"]["spec"]["topologySpreadConstraints"]]
+        assert ZONE in keys and "kubernetes.io/hostname" in keys, name
+
+
+def test_ha_backing_namespaces_admit_only_the_suite_and_each_other() -> None:
+    docs = render("ha")
+    for namespace in ("scim-nats", "scim-db"):
+        own = tuple(
+            d
+            for d in docs
+            if d["metadata"].get("namespace") == namespace
+            or (d["kind"] == "Namespace" and d["metadata"]["name"] == namespace)
+        )
+        p = Policies(own)
+        members = Peer({"app.kubernetes.io/name": "nats", "cnpg.io/cluster": "scim-db"}, namespace)
+        port = 4222 if namespace == "scim-nats" else 5432
+        assert p.allows(Peer({NAME: "directory"}, "scim"), members, port)
+        assert p.allows(Peer({NAME: "portal-actions"}, "scim"), members, port)
+        assert not p.allows(Peer({NAME: "scim-edge"}, "scim"), members, port), "the edge holds no secrets"
+        assert not p.allows(Peer({NAME: "intruder"}, "default"), members, port)
+        assert p.allows(members, members, 6222 if namespace == "scim-nats" else 5432)
+    for ns in of_kind(docs, "Namespace").values():
+        assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import asyncpg
 
+from suite_common.pg import connect_primary
+
 log = logging.getLogger(__name__)
 
 
@@ -60,7 +62,7 @@ async def apply_migrations(conn: asyncpg.Connection, folder: Path, namespace: st
 
 async def migrate_database(database_url: str, folder: Path, namespace: str) -> list[str]:
     """Connect to `database_url`, apply `folder`'s migrations for `namespace`, return the names applied."""
-    conn = await asyncpg.connect(database_url)
+    conn = await connect_primary(database_url)
     try:
         return await apply_migrations(conn, folder, namespace)
     finally:

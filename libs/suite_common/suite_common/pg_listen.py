@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from suite_common.pg import connect_primary
 from suite_common.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,10 @@ async def listen_until(
     """
     while not stopping.is_set():
         try:
-            conn = await asyncpg.connect(database_url)
-        except (OSError, asyncpg.PostgresError) as exc:
+            # LISTEN is refused on a standby, and NOTIFY is only sent on the primary.
+            conn = await connect_primary(database_url)
+        # InternalClientError: TargetServerAttributeNotMatched, no host accepts writes yet (mid-failover).
+        except (OSError, asyncpg.PostgresError, asyncpg.InternalClientError) as exc:
             log.warning("LISTEN connection failed", extra={"channel": channel, "error": str(exc)})
             await wait_or_timeout(stopping, retry_s)
             continue

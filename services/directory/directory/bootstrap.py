@@ -98,6 +98,7 @@ async def postgres_parts(runtime: Runtime, s: Settings, registry: CollectorRegis
         stream=s.stream_name,
         duplicate_window_s=s.stream_duplicate_window_s,
         subject_prefix=s.events_subject_prefix,
+        stream_replicas=s.stream_replicas,
         batch_size=s.relay_batch_size,
         poll_interval_s=s.relay_poll_interval_s,
     )

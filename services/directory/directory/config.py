@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from suite_common.nats_connect import parse_servers
 from suite_common.settings import env_float, env_int, env_str, environ
+from suite_common.streams import replicas_setting
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,15 @@ class Settings:
     credentials_cache_ttl_s: float = 30.0
     # Answers to Group writes inline `members` only up to this many (GET always returns them all).
     write_members_inline_max: int = 100
+    # JetStream copies of the event streams: 1 on one server (`make run`), 3 on a production cluster.
+    stream_replicas: int = 1
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = environ() if env is None else env
     return Settings(
         database_url=env_str(env, "DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/scim"),
-        nats_url=env_str(env, "NATS_URL", "nats://127.0.0.1:14222"),
+        nats_url=",".join(parse_servers(env_str(env, "NATS_URL", "nats://127.0.0.1:14222"))),
         grpc_listen=env_str(env, "DIRECTORY_GRPC_LISTEN", "127.0.0.1:50051"),
         admin_token=env_str(env, "ADMIN_TOKEN", ""),
         public_base_url=env_str(env, "SCIM_PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
@@ -60,4 +64,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cursor_timeout_s=env_int(env, "CURSOR_TIMEOUT_SECONDS", 3600),
         credentials_cache_ttl_s=env_float(env, "CREDENTIALS_CACHE_SECONDS", 30.0),
         write_members_inline_max=env_int(env, "GROUP_WRITE_MEMBERS_INLINE_MAX", 100),
+        stream_replicas=replicas_setting(env),
     )

@@ -100,7 +100,7 @@ async def jetstream_events(
             await nc.close()
 
     runtime.on_close(drain_nats)
-    names = EventStreams(s.stream_name, s.events_subject_prefix)
+    names = EventStreams(s.stream_name, s.events_subject_prefix, s.stream_replicas)
     consumer = EventConsumer(
         nc,
         names=names,

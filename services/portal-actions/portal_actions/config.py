@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from suite_common.nats_connect import parse_servers
 from suite_common.settings import env_float, env_int, env_str, environ
+from suite_common.streams import replicas_setting
 
 from portal_actions.domain.guard import DEFAULT_GUARD, GUARD_OFF, GuardPolicy
 
@@ -29,13 +31,15 @@ class Settings:
     log_level: str
     # The mass-deactivation guard of connections no admin has configured (`scimctl guard set`).
     guard_defaults: GuardPolicy
+    # JetStream copies of the event streams: 1 on one server (`make run`), 3 on a production cluster.
+    stream_replicas: int = 1
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = environ() if env is None else env
     return Settings(
         database_url=env_str(env, "DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/scim"),
-        nats_url=env_str(env, "NATS_URL", "nats://127.0.0.1:14222"),
+        nats_url=",".join(parse_servers(env_str(env, "NATS_URL", "nats://127.0.0.1:14222"))),
         grpc_listen=env_str(env, "PORTAL_GRPC_LISTEN", "127.0.0.1:50052"),
         admin_token=env_str(env, "ADMIN_TOKEN", ""),
         metrics_port=env_int(env, "PORTAL_METRICS_PORT", 0),
@@ -50,6 +54,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
         guard_defaults=_guard_defaults(env_str(env, "PORTAL_GUARD_DEFAULT", "on")),
+        stream_replicas=replicas_setting(env),
     )
 
 

@@ -43,20 +43,23 @@ def _pgserver_bindir() -> Path | None:
         return None
     if os.geteuid() != 0:
         return install / "bin"
-    # The binaries find their libraries through an RPATH relative to pginstall, so both folders move together.
+    # The binaries that link libpq (initdb, pg_basebackup, pg_rewind) find it through the RPATH
+    # $ORIGIN/../../../pgserver.libs, so the copy keeps the wheel's layout: <cache>/pgserver/pginstall
+    # beside <cache>/pgserver.libs.
     digest = hashlib.sha256(str(package).encode()).hexdigest()[:10]
-    cache = Path(tempfile.gettempdir()) / f"scim-suite-pgbin-{digest}"
-    if not (cache / "pginstall" / "bin" / "postgres").exists():
+    cache = Path(tempfile.gettempdir()) / f"scim-suite-pgbin-{digest}-wheel-layout"
+    if not (cache / "pgserver" / "pginstall" / "bin" / "postgres").exists():
         staging = Path(tempfile.mkdtemp(prefix="pgbin-", dir=tempfile.gettempdir()))
-        shutil.copytree(install, staging / "pginstall", symlinks=True)
+        shutil.copytree(install, staging / "pgserver" / "pginstall", symlinks=True)
         if libs.exists():
             shutil.copytree(libs, staging / "pgserver.libs", symlinks=True)
         os.chmod(staging, 0o755)
+        os.chmod(staging / "pgserver", 0o755)
         try:
             staging.rename(cache)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)  # another process won the race
-    return cache / "pginstall" / "bin"
+    return cache / "pgserver" / "pginstall" / "bin"
 
 
 def postgres_bindir() -> Path:

@@ -38,6 +38,7 @@ class OutboxRelay:
         stream: str,
         duplicate_window_s: float,
         subject_prefix: str = "scim",
+        stream_replicas: int = 1,
         batch_size: int,
         poll_interval_s: float,
     ) -> None:
@@ -45,7 +46,7 @@ class OutboxRelay:
         self.database_url = database_url
         self.nats_url = nats_url
         self.stream = stream
-        self.names = streams.EventStreams(stream, subject_prefix)
+        self.names = streams.EventStreams(stream, subject_prefix, stream_replicas)
         self.duplicate_window_s = duplicate_window_s
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
@@ -81,7 +82,11 @@ class OutboxRelay:
             while not self._stopping.is_set():
                 try:
                     await streams.ensure_stream(
-                        self._js, self.stream, [self.names.events_filter], self.duplicate_window_s
+                        self._js,
+                        self.stream,
+                        [self.names.events_filter],
+                        self.duplicate_window_s,
+                        replicas=self.names.replicas,
                     )
                     break
                 except Exception as exc:

@@ -81,9 +81,16 @@ class EventConsumer:
         js = self.nc.jetstream()
         while not self._stopping.is_set():
             try:
-                await streams.ensure_stream(js, self.names.stream, [self.names.events_filter], 3600.0)
+                replicas = self.names.replicas
                 await streams.ensure_stream(
-                    js, self.names.dead_letter_stream, [self.names.dead_letter_filter], 3600.0
+                    js, self.names.stream, [self.names.events_filter], 3600.0, replicas=replicas
+                )
+                await streams.ensure_stream(
+                    js,
+                    self.names.dead_letter_stream,
+                    [self.names.dead_letter_filter],
+                    3600.0,
+                    replicas=replicas,
                 )
                 sub = await js.pull_subscribe(
                     self.names.events_filter,
