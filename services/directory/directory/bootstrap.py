@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 from grpc_health.v1 import health_pb2_grpc
 from scimsuite.admin.v1 import admin_pb2_grpc
+from scimsuite.console.v1 import console_pb2_grpc
 from scimsuite.directory.v1 import directory_pb2_grpc
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import apply_migrations
@@ -19,6 +20,7 @@ from directory.adapters.postgres.secrets import shared_secret
 from directory.config import Settings
 from directory.domain.cursors import CursorCodec
 from directory.entrypoints.grpc_admin import AdminServicer
+from directory.entrypoints.grpc_console import ConsoleDirectoryServicer, RequestLogIngestServicer
 from directory.entrypoints.grpc_directory import DirectoryServicer
 from directory.entrypoints.grpc_servers import GrpcServers
 from directory.entrypoints.health import HealthReporter
@@ -27,6 +29,7 @@ from directory.relay.outbox_relay import OutboxRelay
 from directory.service_layer.admin import AdminService
 from directory.service_layer.credentials_cache import CredentialsCache
 from directory.service_layer.cursor_listing import CursorLister
+from directory.service_layer.request_log import RetentionPruner
 from directory.service_layer.resources import ResourceService
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,10 @@ class DirectoryApp:
         admin_pb2_grpc.add_DirectoryAdminServicer_to_server(
             AdminServicer(AdminService(pool, s.public_base_url), s.admin_token), servers.admin
         )
+        console_pb2_grpc.add_RequestLogIngestServicer_to_server(RequestLogIngestServicer(pool), servers.data)
+        console_pb2_grpc.add_ConsoleDirectoryServicer_to_server(
+            ConsoleDirectoryServicer(pool, s.admin_token), servers.admin
+        )
         for server in servers.all:
             health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
         self.bound_port, self.admin_port = servers.bind(s.grpc_listen, s.admin_listen)
@@ -105,6 +112,10 @@ class DirectoryApp:
         health_task = asyncio.create_task(health.run())
         relay_task = asyncio.create_task(relay.run())
         credentials_task = asyncio.create_task(credentials.run())
+        pruner = RetentionPruner(
+            pool, s.request_log_retention_days, s.request_log_max_rows, s.request_log_prune_s
+        )
+        pruner_task = asyncio.create_task(pruner.run())
         outbox_metrics = OutboxMetrics(self.registry, pool, relay)
         backlog_task = asyncio.create_task(sample_every(5.0, outbox_metrics.sample, self._stop))
         log.info(
@@ -121,6 +132,8 @@ class DirectoryApp:
             await servers.stop(s.shutdown_grace_s)  # in-flight calls finish; new ones are refused
             await relay.shutdown()
             await credentials.shutdown()
+            await pruner.shutdown()
+            await pruner_task
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(relay_task, s.shutdown_grace_s)
             await backlog_task

@@ -35,6 +35,11 @@ class Settings:
     credentials_cache_ttl_s: float = 30.0
     # Answers to Group writes inline `members` only up to this many (GET always returns them all).
     write_members_inline_max: int = 100
+    # The provisioning log: rows older than this many days, or beyond this many per connection, are pruned
+    # every `request_log_prune_s` seconds.
+    request_log_retention_days: float = 30.0
+    request_log_max_rows: int = 100_000
+    request_log_prune_s: float = 300.0
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -60,4 +65,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cursor_timeout_s=env_int(env, "CURSOR_TIMEOUT_SECONDS", 3600),
         credentials_cache_ttl_s=env_float(env, "CREDENTIALS_CACHE_SECONDS", 30.0),
         write_members_inline_max=env_int(env, "GROUP_WRITE_MEMBERS_INLINE_MAX", 100),
+        request_log_retention_days=env_float(env, "REQUEST_LOG_RETENTION_DAYS", 30.0),
+        request_log_max_rows=env_int(env, "REQUEST_LOG_MAX_ROWS_PER_CONNECTION", 100_000),
+        request_log_prune_s=env_float(env, "REQUEST_LOG_PRUNE_SECONDS", 300.0),
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2_grpc
+from scimsuite.console.v1 import console_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2_grpc
 from suite_common.health import LIVENESS, NOT_SERVING, SERVING, HealthServicer
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
@@ -22,6 +23,7 @@ from portal_actions.adapters.nats.consumer import EventConsumer
 from portal_actions.config import Settings
 from portal_actions.domain.events import DirectoryEvent
 from portal_actions.entrypoints.grpc_admin import PortalAdminServicer
+from portal_actions.entrypoints.grpc_console import ConsolePortalServicer
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
 from portal_actions.service_layer.consume import EventHandlers
@@ -73,6 +75,9 @@ class PortalActionsApp:
         health_servicer = HealthServicer()
         portal_pb2_grpc.add_PortalAdminServicer_to_server(
             PortalAdminServicer(PortalAdmin(pool), s.admin_token), server
+        )
+        console_pb2_grpc.add_ConsolePortalServicer_to_server(
+            ConsolePortalServicer(pool, s.admin_token), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         self.bound_port = server.add_insecure_port(s.grpc_listen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -9,9 +10,11 @@ from aiohttp import web
 from scim_edge.adapters.directory_client import DirectoryClient
 from scim_edge.config import Settings
 from scim_edge.http import health, observability, routes
-from scim_edge.http.context import DIRECTORY, SETTINGS
+from scim_edge.http.context import DIRECTORY, RECORDER, SETTINGS
 from scim_edge.http.middleware import scim_errors
 from scim_edge.http.rate_limit import TokenBuckets, rate_limit_middleware
+from scim_edge.http.request_log import record_requests
+from scim_edge.provisioning_log.recorder import RecorderMetrics, RequestLogRecorder
 
 
 def build_app(settings: Settings) -> web.Application:
@@ -19,7 +22,8 @@ def build_app(settings: Settings) -> web.Application:
     # The rate limit runs inside scim_errors, before a request body is read or the directory is called.
     limiter = rate_limit_middleware(TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst))
     app = web.Application(
-        middlewares=[observability.observe, scim_errors, limiter], client_max_size=settings.max_body_bytes + 1
+        middlewares=[observability.observe, record_requests, scim_errors, limiter],
+        client_max_size=settings.max_body_bytes + 1,
     )
     app[SETTINGS] = settings
     app[health.DRAINING] = [False]
@@ -32,6 +36,26 @@ def build_app(settings: Settings) -> web.Application:
         await client.close()
 
     app.cleanup_ctx.append(directory_ctx)
+
+    async def request_log_ctx(app: web.Application) -> AsyncIterator[None]:
+        if not settings.request_log_enabled:
+            yield
+            return
+        recorder = RequestLogRecorder(
+            app[DIRECTORY].channel,
+            RecorderMetrics(app[observability.METRICS].registry),
+            capacity=settings.request_log_queue,
+            batch_size=settings.request_log_batch,
+            body_max_bytes=settings.request_log_body_max_bytes,
+            parse_limit=settings.request_log_parse_limit,
+            rpc_timeout_s=5.0,
+        )
+        app[RECORDER] = recorder
+        task = asyncio.create_task(recorder.run())
+        yield
+        await recorder.stop(task, settings.shutdown_grace_s)
+
+    app.cleanup_ctx.append(request_log_ctx)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_route("*", "/scim/v2/{connection_id}", routes.dispatch)

@@ -9,11 +9,15 @@ from scim_core import errors
 
 from scim_edge.adapters.directory_client import DirectoryClient
 from scim_edge.config import Settings
+from scim_edge.provisioning_log.recorder import RequestLogRecorder
 
 SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY = web.AppKey("directory", DirectoryClient)
 # Set by the error middleware for every request: the caller's X-Request-Id, or a fresh one.
 REQUEST_ID = web.RequestKey("request_id", str)
+# The request body as read (for the provisioning log, which redacts it off the request path).
+RAW_BODY = web.RequestKey("raw_body", bytes)
+RECORDER = web.AppKey("request_log_recorder", RequestLogRecorder)
 
 
 @dataclass(frozen=True)
