@@ -83,14 +83,19 @@ async def insert_batch(conn: Conn, entries: list[NewEntry]) -> int:
                    (connection_id, at, request_id, method, path, query, status, scim_type, detail,
                     latency_ms, user_agent, idp, resource_type, resource_id, user_name, request_body,
                     response_body, truncated)
-            SELECT i.* FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+            SELECT i.connection_id, i.at, i.request_id, i.method, i.path, i.query, i.status, i.scim_type,
+                   i.detail, i.latency_ms, i.user_agent, i.idp, i.resource_type, i.resource_id, i.user_name,
+                   i.request_body, i.response_body, i.truncated
+              FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
                                    $6::text[], $7::int[], $8::text[], $9::text[], $10::float8[], $11::text[],
                                    $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
-                                   $17::text[], $18::bool[])
+                                   $17::text[], $18::bool[]) WITH ORDINALITY
                    AS i(connection_id, at, request_id, method, path, query, status, scim_type, detail,
                         latency_ms, user_agent, idp, resource_type, resource_id, user_name, request_body,
-                        response_body, truncated)
+                        response_body, truncated, n)
              WHERE EXISTS (SELECT 1 FROM directory.connections c WHERE c.id = i.connection_id)
+             -- ids follow the batch's order, so "newest first" is the order the edge saw the requests.
+             ORDER BY i.n
             RETURNING 1
         )
         SELECT count(*) FROM stored
