@@ -26,7 +26,7 @@ ON_CREATE: dict[str, tuple[Option, ...]] = {
     "mdm": (Option("nothing", "Do nothing"), Option("employee", "Create them as an MDM employee")),
     "dashboard": (
         Option("nothing", "Do nothing"),
-        Option("collaborator", "Create them as a collaborator with a default role"),
+        Option("collaborator", "Create them as a collaborator"),
     ),
 }
 ON_DEACTIVATE: dict[str, tuple[Option, ...]] = {

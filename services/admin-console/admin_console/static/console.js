@@ -8,7 +8,8 @@
       var input = document.getElementById(button.dataset.copy);
       if (!input) { return; }
       input.select();
-      var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 2000); };
+      var label = button.firstChild;
+      var done = function () { label.nodeValue = "Copied"; setTimeout(function () { label.nodeValue = "Copy"; }, 2000); };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
       } else {

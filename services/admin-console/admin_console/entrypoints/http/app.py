@@ -27,6 +27,10 @@ PACKAGE = Path(__file__).resolve().parents[2]
 P = "/workspaces/{ws}/{portal:dashboard|store|mdm}"
 
 
+async def no_icon(_: web.Request) -> web.Response:
+    return web.Response(status=204)
+
+
 async def home(_: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/workspaces")
 
@@ -37,6 +41,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/readyz", observability.readyz)
     r.add_get("/metrics", observability.metrics_endpoint)
     r.add_static("/static/", PACKAGE / "static")
+    r.add_get("/favicon.ico", no_icon)
     r.add_get("/sign-in", auth.sign_in_page)
     r.add_post("/sign-in", auth.sign_in)
     r.add_post("/sign-out", auth.sign_out)

@@ -20,7 +20,7 @@ from admin_console.entrypoints.http.render import page
 from admin_console.service_layer.sessions import COOKIE, Session
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PUBLIC = ("/sign-in", "/healthz", "/readyz", "/static/")
+PUBLIC = ("/sign-in", "/healthz", "/readyz", "/static/", "/favicon.ico")
 TOKEN_SUBJECT = "admin"
 SIGN_IN_COOKIE = "console_sign_in"
 
@@ -90,7 +90,10 @@ def _safe_next(value: str) -> str:
 
 def _sign_in_form(request: web.Request, target: str, error: str, status: int) -> web.Response:
     """The sign-in form, with a double-submit CSRF token (there is no session yet to hold one)."""
-    token = secrets.token_urlsafe(24)
+    # Reuse the token already issued to this browser: a second load of the page (another tab, the
+    # browser's own favicon request landing here) must not invalidate a form that is already open.
+    current = request.cookies.get(SIGN_IN_COOKIE, "")
+    token = current if len(current) >= 32 else secrets.token_urlsafe(24)
     response = page(request, "sign_in.html", {"next": target, "error": error, "csrf": token}, status=status)
     response.set_cookie(
         SIGN_IN_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path="/sign-in"

@@ -28,8 +28,13 @@ async def _roles_page(
     pushed = await backend.call(
         backend.portal.ListGroups, portal_pb2.ListGroupsRequest(workspace_id=ws.id, portal="dashboard")
     )
-    names = sorted({g.display_name for g in pushed.groups} | {m for m in mappings}, key=str.lower)
-    groups = [{"name": n, "role": mappings.get(n.lower(), "")} for n in names]
+    # Mappings match case-insensitively (portal-actions keeps them lower-cased); show the IdP's spelling.
+    names = {g.display_name.lower(): g.display_name for g in pushed.groups}
+    for key in mappings:
+        names.setdefault(key, key)
+    groups = [
+        {"name": names[k], "role": mappings.get(k, "")} for k in sorted(names, key=lambda k: names[k].lower())
+    ]
     return page(
         request,
         "roles.html",
