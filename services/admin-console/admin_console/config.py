@@ -35,12 +35,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     cookie_secure = env_str(env, "CONSOLE_COOKIE_SECURE", "auto").lower()
     if cookie_secure not in ("auto", "always", "never"):
         raise SettingsError("CONSOLE_COOKIE_SECURE must be auto, always or never")
+    # Where the directory's admin API listens: its own port in Kubernetes, else the data port it shares.
+    shared_port = env_str(env, "DIRECTORY_ADDR", "127.0.0.1:50051")
     return Settings(
         host=env_str(env, "CONSOLE_HOST", "127.0.0.1"),
         port=env_int(env, "CONSOLE_PORT", 8090),
-        directory_addr=env_str(
-            env, "DIRECTORY_ADMIN_ADDR", env_str(env, "DIRECTORY_ADDR", "127.0.0.1:50051")
-        ),
+        directory_addr=env_str(env, "DIRECTORY_ADMIN_ADDR", shared_port),
         portal_addr=env_str(env, "PORTAL_ADDR", "127.0.0.1:50052"),
         admin_token=env_str(env, "ADMIN_TOKEN", ""),
         session_secret=env_str(env, "CONSOLE_SESSION_SECRET", ""),
