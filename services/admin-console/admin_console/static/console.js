@@ -64,9 +64,16 @@
         link.href = e.href;
         link.textContent = e.at;
         row.insertCell().appendChild(link);
-        [e.method, e.path + (e.query ? "?" + e.query : ""), String(e.status),
-         e.scim_type + (e.scim_type && e.detail ? ": " : "") + e.detail, e.latency_ms + " ms", e.idp, e.request_id]
-          .forEach(function (text) { row.insertCell().textContent = text; });
+        var cells = [e.method, e.path + (e.query ? "?" + e.query : ""), String(e.status),
+          e.scim_type + (e.scim_type && e.detail ? ": " : "") + e.detail, e.latency_ms.toFixed(1) + " ms", e.idp];
+        cells.forEach(function (text, i) {
+          var cell = row.insertCell();
+          cell.textContent = text;
+          if (i === 1) { cell.className = "path"; }
+        });
+        var code = document.createElement("code");
+        code.textContent = e.request_id;
+        row.insertCell().appendChild(code);
       });
       return true;
     });

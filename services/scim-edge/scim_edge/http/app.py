@@ -49,6 +49,7 @@ def build_app(settings: Settings) -> web.Application:
             body_max_bytes=settings.request_log_body_max_bytes,
             parse_limit=settings.request_log_parse_limit,
             rpc_timeout_s=5.0,
+            linger_s=settings.request_log_linger_s,
         )
         app[RECORDER] = recorder
         task = asyncio.create_task(recorder.run())

@@ -12,6 +12,7 @@ from aiohttp import web
 from scimsuite.console.v1 import console_pb2
 
 from admin_console.entrypoints.http.context import BACKEND, PageNotFound, connected_portal, name_of
+from admin_console.entrypoints.http.filters import IDP_NAMES, when
 from admin_console.entrypoints.http.render import page
 
 PAGE = 50
@@ -38,7 +39,7 @@ def _int(value: str) -> int:
 def _entry_json(e: console_pb2.LogEntry, base: str) -> dict[str, Any]:
     return {
         "id": e.id,
-        "at": e.at,
+        "at": when(e.at),
         "method": e.method,
         "path": e.path,
         "query": e.query,
@@ -46,7 +47,7 @@ def _entry_json(e: console_pb2.LogEntry, base: str) -> dict[str, Any]:
         "scim_type": e.scim_type,
         "detail": e.detail,
         "latency_ms": round(e.latency_ms, 1),
-        "idp": e.idp,
+        "idp": IDP_NAMES.get(e.idp, e.idp),
         "request_id": e.request_id,
         "href": f"{base}/log/{e.id}",
     }
