@@ -23,7 +23,7 @@ from portal_actions.adapters.nats.consumer import EventConsumer
 from portal_actions.config import Settings
 from portal_actions.domain.events import DirectoryEvent
 from portal_actions.entrypoints.grpc_admin import PortalAdminServicer
-from portal_actions.entrypoints.grpc_console import ConsolePortalServicer
+from portal_actions.entrypoints.grpc_console import ConsolePortalServicer, EventBus
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
 from portal_actions.service_layer.consume import EventHandlers
@@ -76,8 +76,9 @@ class PortalActionsApp:
         portal_pb2_grpc.add_PortalAdminServicer_to_server(
             PortalAdminServicer(PortalAdmin(pool), s.admin_token), server
         )
+        bus = EventBus(s.stream_name, s.consumer_name)
         console_pb2_grpc.add_ConsolePortalServicer_to_server(
-            ConsolePortalServicer(pool, s.admin_token), server
+            ConsolePortalServicer(pool, s.admin_token, bus), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         self.bound_port = server.add_insecure_port(s.grpc_listen)
@@ -90,6 +91,7 @@ class PortalActionsApp:
             await pool.close()
             await metrics_server.close()
             return
+        bus.nc = nc
         names = EventStreams(s.stream_name, s.events_subject_prefix)
         handlers = EventHandlers(pool, nc, names, self.metrics)
         self.consumer = EventConsumer(

@@ -1,13 +1,18 @@
-"""ConsolePortal: what the admin console reads from portal-actions beyond PortalAdmin (one account)."""
+"""ConsolePortal: what the admin console needs from portal-actions beyond PortalAdmin: one account, removing
+an attribute mapping, the consumer's lag, and replaying a dead letter."""
 
 from __future__ import annotations
 
 import hmac
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import asyncpg
 import grpc
+from nats.aio.client import Client
+from nats.js.errors import NotFoundError
 from scimsuite.console.v1 import console_pb2, console_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2
 
@@ -15,29 +20,124 @@ from portal_actions.adapters.postgres import console, devices
 from portal_actions.domain.behaviour import PORTALS
 from portal_actions.entrypoints.grpc_admin import _account_pb
 
+T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+class NotFound(LookupError):
+    pass
+
+
+class Unavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class EventBus:
+    """The NATS side, attached once portal-actions has connected (the gRPC server starts first)."""
+
+    stream: str
+    durable: str
+    nc: Client | None = None
+
+
+def _ids(workspace_id: str, portal: str) -> str:
+    try:
+        ws = str(uuid.UUID(workspace_id))
+    except ValueError:
+        raise NotFound(f"no workspace {workspace_id!r}") from None
+    if portal not in PORTALS:
+        raise NotFound(f"no portal {portal!r}")
+    return ws
+
+
 class ConsolePortalServicer(console_pb2_grpc.ConsolePortalServicer):
-    def __init__(self, pool: asyncpg.Pool, admin_token: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, admin_token: str, bus: EventBus) -> None:
         self.pool = pool
         self.admin_token = admin_token
+        self.bus = bus
+
+    async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
+        supplied = str(dict(context.invocation_metadata() or ()).get("x-admin-token", ""))
+        # An empty configured token disables the admin API rather than leaving it open.
+        if not self.admin_token or not hmac.compare_digest(supplied.encode(), self.admin_token.encode()):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "admin credential required")
+        try:
+            return await call()
+        except NotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except Unavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        raise AssertionError("unreachable")
 
     async def GetAccount(
         self, request: console_pb2.GetAccountRequest, context: Context
     ) -> portal_pb2.Account:
-        supplied = str(dict(context.invocation_metadata() or ()).get("x-admin-token", ""))
-        if not self.admin_token or not hmac.compare_digest(supplied.encode(), self.admin_token.encode()):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "admin credential required")
-        try:
-            ws, uid = str(uuid.UUID(request.workspace_id)), str(uuid.UUID(request.user_id))
-        except ValueError:
-            await context.abort(grpc.StatusCode.NOT_FOUND, "no such account")
-        if request.portal not in PORTALS:
-            await context.abort(grpc.StatusCode.NOT_FOUND, "no such portal")
-        async with self.pool.acquire() as conn:
-            row = await console.account(conn, ws, request.portal, uid)
-            if row is None:
-                await context.abort(grpc.StatusCode.NOT_FOUND, "the portal has no account for this user")
-            devs = await devices.of_user(conn, ws, row["user_name"]) if request.portal == "mdm" else []
-        return _account_pb({**dict(row), "devices": [dict(d) for d in devs]})
+        async def call() -> portal_pb2.Account:
+            ws = _ids(request.workspace_id, request.portal)
+            try:
+                uid = str(uuid.UUID(request.user_id))
+            except ValueError:
+                raise NotFound("no such account") from None
+            async with self.pool.acquire() as conn:
+                row = await console.account(conn, ws, request.portal, uid)
+                if row is None:
+                    raise NotFound("the portal has no account for this user")
+                devs = await devices.of_user(conn, ws, row["user_name"]) if request.portal == "mdm" else []
+            return _account_pb({**dict(row), "devices": [dict(d) for d in devs]})
+
+        return await self._run(context, call)
+
+    async def RemoveAttributeMapping(
+        self, request: console_pb2.RemoveAttributeMappingRequest, context: Context
+    ) -> console_pb2.RemoveAttributeMappingResponse:
+        async def call() -> console_pb2.RemoveAttributeMappingResponse:
+            ws = _ids(request.workspace_id, request.portal)
+            async with self.pool.acquire() as conn:
+                removed = await console.remove_attribute_mapping(
+                    conn, ws, request.portal, request.metadata_key
+                )
+            if not removed:
+                raise NotFound(f"no mapping to the metadata key {request.metadata_key!r}")
+            return console_pb2.RemoveAttributeMappingResponse()
+
+        return await self._run(context, call)
+
+    async def GetConsumerLag(
+        self, request: console_pb2.ConsumerLagRequest, context: Context
+    ) -> console_pb2.ConsumerLag:
+        async def call() -> console_pb2.ConsumerLag:
+            if self.bus.nc is None or not self.bus.nc.is_connected:
+                return console_pb2.ConsumerLag(known=False)
+            try:
+                info = await self.bus.nc.jetstream().consumer_info(self.bus.stream, self.bus.durable)
+            except NotFoundError:
+                return console_pb2.ConsumerLag(known=False)
+            return console_pb2.ConsumerLag(
+                known=True, pending=info.num_pending or 0, ack_pending=info.num_ack_pending or 0
+            )
+
+        return await self._run(context, call)
+
+    async def ReplayDeadLetter(
+        self, request: console_pb2.ReplayDeadLetterRequest, context: Context
+    ) -> console_pb2.ReplayDeadLetterResponse:
+        async def call() -> console_pb2.ReplayDeadLetterResponse:
+            async with self.pool.acquire() as conn:
+                row = await console.dead_letter(conn, request.event_id)
+            if row is None or row["payload"] is None:
+                raise NotFound(f"no dead letter {request.event_id!r}")
+            if self.bus.nc is None or not self.bus.nc.is_connected:
+                raise Unavailable("NATS is not connected; try again")
+            # Publish first, forget second: a crash in between replays it once more, and applying an
+            # event is idempotent (processed_events), so nothing happens twice.
+            await self.bus.nc.jetstream().publish(
+                row["subject"],
+                bytes(row["payload"]),
+                headers={"Nats-Msg-Id": f"replay-{uuid.uuid4()}-{request.event_id}"},
+            )
+            async with self.pool.acquire() as conn:
+                await console.forget_dead_letter(conn, request.event_id)
+            return console_pb2.ReplayDeadLetterResponse(event_id=request.event_id, subject=row["subject"])
+
+        return await self._run(context, call)

@@ -575,6 +575,21 @@ class ConsolePortalStub:
                 request_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.GetAccountRequest.SerializeToString,
                 response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.Account.FromString,
                 _registered_method=True)
+        self.RemoveAttributeMapping = channel.unary_unary(
+                '/scimsuite.console.v1.ConsolePortal/RemoveAttributeMapping',
+                request_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.RemoveAttributeMappingRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.RemoveAttributeMappingResponse.FromString,
+                _registered_method=True)
+        self.GetConsumerLag = channel.unary_unary(
+                '/scimsuite.console.v1.ConsolePortal/GetConsumerLag',
+                request_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLagRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLag.FromString,
+                _registered_method=True)
+        self.ReplayDeadLetter = channel.unary_unary(
+                '/scimsuite.console.v1.ConsolePortal/ReplayDeadLetter',
+                request_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterResponse.FromString,
+                _registered_method=True)
 
 
 class ConsolePortalServicer:
@@ -588,6 +603,27 @@ class ConsolePortalServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RemoveAttributeMapping(self, request, context):
+        """NOT_FOUND when no mapping has that metadata key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConsumerLag(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayDeadLetter(self, request, context):
+        """Publish a dead-lettered event again on its original subject (under a fresh message id, so JetStream's
+        duplicate window does not drop it) and forget the dead letter; it is applied like any event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsolePortalServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -595,6 +631,21 @@ def add_ConsolePortalServicer_to_server(servicer, server):
                     servicer.GetAccount,
                     request_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.GetAccountRequest.FromString,
                     response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.Account.SerializeToString,
+            ),
+            'RemoveAttributeMapping': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveAttributeMapping,
+                    request_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.RemoveAttributeMappingRequest.FromString,
+                    response_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.RemoveAttributeMappingResponse.SerializeToString,
+            ),
+            'GetConsumerLag': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsumerLag,
+                    request_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLagRequest.FromString,
+                    response_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLag.SerializeToString,
+            ),
+            'ReplayDeadLetter': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayDeadLetter,
+                    request_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterRequest.FromString,
+                    response_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -625,6 +676,87 @@ class ConsolePortal:
             '/scimsuite.console.v1.ConsolePortal/GetAccount',
             scimsuite_dot_console_dot_v1_dot_console__pb2.GetAccountRequest.SerializeToString,
             scimsuite_dot_portal_dot_v1_dot_portal__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveAttributeMapping(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.console.v1.ConsolePortal/RemoveAttributeMapping',
+            scimsuite_dot_console_dot_v1_dot_console__pb2.RemoveAttributeMappingRequest.SerializeToString,
+            scimsuite_dot_console_dot_v1_dot_console__pb2.RemoveAttributeMappingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsumerLag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.console.v1.ConsolePortal/GetConsumerLag',
+            scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLagRequest.SerializeToString,
+            scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLag.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayDeadLetter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.console.v1.ConsolePortal/ReplayDeadLetter',
+            scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterRequest.SerializeToString,
+            scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterResponse.FromString,
             options,
             channel_credentials,
             insecure,

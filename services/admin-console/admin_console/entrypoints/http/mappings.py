@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
+from scimsuite.console.v1 import console_pb2
 from scimsuite.portal.v1 import portal_pb2
 
-from admin_console.adapters.backend import Rejected
+from admin_console.adapters.backend import NotFound, Rejected
 from admin_console.domain.portals import MAPPED_ROLES
 from admin_console.entrypoints.http.context import BACKEND, audit, name_of, portal, workspace
 from admin_console.entrypoints.http.render import page, redirect
@@ -130,3 +131,20 @@ async def map_attribute(request: web.Request) -> web.Response:
         return await _attributes_page(request, {field: str(exc)}, values, 400)
     await audit(request, p.workspace.id, "attribute.map", p.portal, f"{attribute} → {key}")
     raise redirect(f"/workspaces/{p.workspace.id}/{p.portal}/attributes", "attribute-mapped")
+
+
+async def remove_attribute(request: web.Request) -> web.Response:
+    backend = request.app[BACKEND]
+    p = await portal(request)
+    key = str((await request.post()).get("metadata_key", "")).strip()
+    try:
+        await backend.call(
+            backend.console_portal.RemoveAttributeMapping,
+            console_pb2.RemoveAttributeMappingRequest(
+                workspace_id=p.workspace.id, portal=p.portal, metadata_key=key
+            ),
+        )
+    except NotFound:
+        return await _attributes_page(request, {"remove": f"There is no mapping to {key!r}."}, None, 400)
+    await audit(request, p.workspace.id, "attribute.remove", p.portal, key)
+    raise redirect(f"/workspaces/{p.workspace.id}/{p.portal}/attributes", "attribute-removed")

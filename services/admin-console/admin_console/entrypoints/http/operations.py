@@ -7,15 +7,38 @@ from scimsuite.admin.v1 import admin_pb2
 from scimsuite.console.v1 import console_pb2
 from scimsuite.portal.v1 import portal_pb2
 
-from admin_console.entrypoints.http.context import BACKEND
-from admin_console.entrypoints.http.render import page
+from admin_console.adapters.backend import NotFound
+from admin_console.entrypoints.http.context import BACKEND, audit
+from admin_console.entrypoints.http.render import page, redirect
 
 
-async def operations(request: web.Request) -> web.Response:
+async def operations(
+    request: web.Request, errors: dict[str, str] | None = None, status: int = 200
+) -> web.Response:
     backend = request.app[BACKEND]
     outbox = await backend.call(backend.directory.OutboxStatus, admin_pb2.OutboxStatusRequest())
+    lag = await backend.call(backend.console_portal.GetConsumerLag, console_pb2.ConsumerLagRequest())
     dead = await backend.call(backend.portal.ListDeadLetters, portal_pb2.ListDeadLettersRequest())
-    return page(request, "operations.html", {"outbox": outbox, "dead_letters": list(dead.dead_letters)})
+    return page(
+        request,
+        "operations.html",
+        {"outbox": outbox, "lag": lag, "dead_letters": list(dead.dead_letters), "errors": errors or {}},
+        status,
+    )
+
+
+async def replay(request: web.Request) -> web.Response:
+    """Send a dead-lettered event through portal-actions again (after the cause is fixed)."""
+    backend = request.app[BACKEND]
+    event_id = str((await request.post()).get("event_id", "")).strip()
+    try:
+        await backend.call(
+            backend.console_portal.ReplayDeadLetter, console_pb2.ReplayDeadLetterRequest(event_id=event_id)
+        )
+    except NotFound:
+        return await operations(request, {"replay": f"There is no dead letter {event_id!r} (any more)."}, 400)
+    await audit(request, "", "dead-letter.replay", event_id)
+    raise redirect("/operations", "dead-letter-replayed")
 
 
 async def admin_audit(request: web.Request) -> web.Response:

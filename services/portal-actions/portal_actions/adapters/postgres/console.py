@@ -21,3 +21,23 @@ async def account(conn: Conn, workspace_id: str, portal: str, user_id: str) -> a
         portal,
         user_id,
     )
+
+
+async def remove_attribute_mapping(conn: Conn, workspace_id: str, portal: str, metadata_key: str) -> bool:
+    result = await conn.execute(
+        "DELETE FROM portal.attribute_mappings WHERE workspace_id = $1 AND portal = $2 AND metadata_key = $3",
+        workspace_id,
+        portal,
+        metadata_key,
+    )
+    return result.split()[-1] != "0"
+
+
+async def dead_letter(conn: Conn, event_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT event_id, subject, payload FROM portal.dead_letters WHERE event_id = $1", event_id
+    )
+
+
+async def forget_dead_letter(conn: Conn, event_id: str) -> None:
+    await conn.execute("DELETE FROM portal.dead_letters WHERE event_id = $1", event_id)
