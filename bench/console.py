@@ -193,8 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="console-latest")
     args = parser.parse_args(argv)
     facts = machine()
-    with infrastructure() as infra, suite_stack(infra) as stack:
-        results = asyncio.run(_run(stack, infra.dsn, args))
+
+    async def measure() -> dict[str, Any]:
+        with infrastructure() as infra:
+            async with suite_stack(infra) as stack:
+                return await _run(stack, stack.database_url, args)
+
+    results = asyncio.run(measure())
     results["machine"] = facts
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.out}.json").write_text(json.dumps(results, indent=2))

@@ -3,37 +3,36 @@ directory's server spans of those calls belong to the same trace."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.e2e.test_tracing import OtlpCollector, Recorded, Traced
 from tests.support.console import ConsoleClient
 from tests.support.eventually import assert_eventually
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import Stack, migrate
+from tests.support.servers import Servers
+from tests.support.stack import own_stack
 
 
 @pytest_asyncio.fixture(scope="module")
-async def traced_console(servers: Servers) -> AsyncIterator[tuple[Traced, str]]:
+async def traced_console(
+    request: pytest.FixtureRequest, servers: Servers
+) -> AsyncIterator[tuple[Traced, str]]:
     collector = OtlpCollector()
     await collector.start()
-    dsn = await create_database(servers, "console_tracing")
-    await migrate(dsn)
     otel = {
         "OTEL_TRACES_EXPORTER": "otlp",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
-    stack = Stack(dsn, servers.nats_url, extra_env=otel).start()
-    url = stack.start_console(otel)
-    yield Traced(stack, collector), url
-    await asyncio.to_thread(stack.stop)
+    # The stack stops off the loop (see running_stack), so the collector still takes the last spans.
+    async with own_stack(request, servers, "console_tracing", env=otel) as stack:
+        url = stack.start_console(otel)
+        yield Traced(stack, collector), url
     await collector.stop()
-    await drop_database(servers, dsn)
 
 
 async def test_creating_a_workspace_is_one_trace_through_grpc(traced_console: tuple[Traced, str]) -> None:

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import grpc
+from scim_core.kinds import PORTAL_NAMES
 from scimsuite.admin.v1 import admin_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2_grpc
+from suite_common.admin_credential import admin_metadata
+from suite_common.grpc_status import UNAVAILABLE_DEPENDENCY_KEY
 from suite_common.settings import environ
 
 from scimctl import commands as cmd
@@ -24,7 +27,7 @@ from scimctl.clients import Clients, parse_duration
 from scimctl.output import emit, fail
 from scimctl.stack import locate
 
-PORTALS = ["dashboard", "store", "mdm"]
+PORTALS = list(PORTAL_NAMES)
 
 
 class _UsageError(Exception):
@@ -169,6 +172,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _unavailable_dependency(exc: grpc.RpcError) -> str | None:
+    """What an UNAVAILABLE answer blames (`database`) when the API itself answered, else None."""
+    trailing: Any = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    for key, value in trailing or ():  # grpc-stubs types metadata entries loosely
+        if key == UNAVAILABLE_DEPENDENCY_KEY:
+            return str(value)
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -178,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write(exc.usage)
         fail(str(exc), "--json" in argv, 2)
     stack = locate(environ(), Path.cwd())
-    metadata = (("x-admin-token", stack.admin_token),)
+    metadata = admin_metadata(stack.admin_token)
     with grpc.insecure_channel(stack.directory_addr) as dch, grpc.insecure_channel(stack.portal_addr) as pch:
         clients = Clients(
             admin_pb2_grpc.DirectoryAdminStub(dch), portal_pb2_grpc.PortalAdminStub(pch), metadata
@@ -188,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             detail = exc.details() if hasattr(exc, "details") else str(exc)
-            if code == grpc.StatusCode.UNAVAILABLE:
+            if code == grpc.StatusCode.UNAVAILABLE and _unavailable_dependency(exc) is None:
                 detail = f"cannot reach the admin API ({detail}); is `make run` running?"
             fail(str(detail), args.json, 2 if code == grpc.StatusCode.INVALID_ARGUMENT else 1)
     emit(result, args.json)

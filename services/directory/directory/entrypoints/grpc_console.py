@@ -1,9 +1,8 @@
 """The console's gRPC services in the directory: RequestLogIngest (data port, for scim-edge) and
-ConsoleDirectory (admin port, guarded by the admin credential like DirectoryAdmin)."""
+ConsoleDirectory (admin port, behind the admin-credential interceptor like DirectoryAdmin)."""
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -136,17 +135,14 @@ class RequestLogIngestServicer(console_pb2_grpc.RequestLogIngestServicer):
 
 
 class ConsoleDirectoryServicer(console_pb2_grpc.ConsoleDirectoryServicer):
-    def __init__(self, pool: asyncpg.Pool, admin_token: str) -> None:
+    """Guarded by the admin-credential interceptor (suite_common.admin_credential), like DirectoryAdmin."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.admin_token = admin_token
 
     async def _run(
         self, context: Context, call: Callable[[asyncpg.pool.PoolConnectionProxy[Any]], Awaitable[T]]
     ) -> T:
-        supplied = str(dict(context.invocation_metadata() or ()).get("x-admin-token", ""))
-        # An empty configured token disables the admin API rather than leaving it open.
-        if not self.admin_token or not hmac.compare_digest(supplied.encode(), self.admin_token.encode()):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "admin credential required")
         try:
             async with self.pool.acquire() as conn:
                 return await call(conn)

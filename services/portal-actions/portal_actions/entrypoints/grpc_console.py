@@ -3,19 +3,16 @@ an attribute mapping, the consumer's lag, and replaying a dead letter."""
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
 import grpc
-from nats.aio.client import Client
-from nats.js.errors import NotFoundError
 from scimsuite.console.v1 import console_pb2, console_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2
 
+from portal_actions.adapters.nats.console_bus import BusUnavailable, ConsoleBus
 from portal_actions.adapters.postgres import console, devices
 from portal_actions.domain.behaviour import PORTALS
 from portal_actions.entrypoints.grpc_admin import _account_pb
@@ -26,19 +23,6 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 class NotFound(LookupError):
     pass
-
-
-class Unavailable(RuntimeError):
-    pass
-
-
-@dataclass
-class EventBus:
-    """The NATS side, attached once portal-actions has connected (the gRPC server starts first)."""
-
-    stream: str
-    durable: str
-    nc: Client | None = None
 
 
 def _ids(workspace_id: str, portal: str) -> str:
@@ -52,21 +36,18 @@ def _ids(workspace_id: str, portal: str) -> str:
 
 
 class ConsolePortalServicer(console_pb2_grpc.ConsolePortalServicer):
-    def __init__(self, pool: asyncpg.Pool, admin_token: str, bus: EventBus) -> None:
+    """Guarded by the admin-credential interceptor (suite_common.admin_credential), like PortalAdmin."""
+
+    def __init__(self, pool: asyncpg.Pool, bus: ConsoleBus) -> None:
         self.pool = pool
-        self.admin_token = admin_token
         self.bus = bus
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
-        supplied = str(dict(context.invocation_metadata() or ()).get("x-admin-token", ""))
-        # An empty configured token disables the admin API rather than leaving it open.
-        if not self.admin_token or not hmac.compare_digest(supplied.encode(), self.admin_token.encode()):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "admin credential required")
         try:
             return await call()
         except NotFound as exc:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-        except Unavailable as exc:
+        except BusUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         raise AssertionError("unreachable")
 
@@ -107,15 +88,10 @@ class ConsolePortalServicer(console_pb2_grpc.ConsolePortalServicer):
         self, request: console_pb2.ConsumerLagRequest, context: Context
     ) -> console_pb2.ConsumerLag:
         async def call() -> console_pb2.ConsumerLag:
-            if self.bus.nc is None or not self.bus.nc.is_connected:
+            lag = await self.bus.lag()
+            if lag is None:
                 return console_pb2.ConsumerLag(known=False)
-            try:
-                info = await self.bus.nc.jetstream().consumer_info(self.bus.stream, self.bus.durable)
-            except NotFoundError:
-                return console_pb2.ConsumerLag(known=False)
-            return console_pb2.ConsumerLag(
-                known=True, pending=info.num_pending or 0, ack_pending=info.num_ack_pending or 0
-            )
+            return console_pb2.ConsumerLag(known=True, pending=lag.pending, ack_pending=lag.ack_pending)
 
         return await self._run(context, call)
 
@@ -127,14 +103,11 @@ class ConsolePortalServicer(console_pb2_grpc.ConsolePortalServicer):
                 row = await console.dead_letter(conn, request.event_id)
             if row is None or row["payload"] is None:
                 raise NotFound(f"no dead letter {request.event_id!r}")
-            if self.bus.nc is None or not self.bus.nc.is_connected:
-                raise Unavailable("NATS is not connected; try again")
             # Publish first, forget second: a crash in between replays it once more, and applying an
-            # event is idempotent (processed_events), so nothing happens twice.
-            await self.bus.nc.jetstream().publish(
-                row["subject"],
-                bytes(row["payload"]),
-                headers={"Nats-Msg-Id": f"replay-{uuid.uuid4()}-{request.event_id}"},
+            # event is idempotent (processed_events), so nothing happens twice. A fresh message id, or
+            # JetStream's duplicate window would drop the copy.
+            await self.bus.republish(
+                row["subject"], bytes(row["payload"]), f"replay-{uuid.uuid4()}-{request.event_id}"
             )
             async with self.pool.acquire() as conn:
                 await console.forget_dead_letter(conn, request.event_id)

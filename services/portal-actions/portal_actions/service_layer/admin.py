@@ -21,10 +21,7 @@ from portal_actions.domain.behaviour import (
     default_behaviour,
     normalize_role,
 )
-
-
-class NotFound(LookupError):
-    pass
+from portal_actions.errors import NotFound
 
 
 def _workspace(ref: str) -> str:

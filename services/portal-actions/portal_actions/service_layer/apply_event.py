@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scim_core.kinds import ResourceKind
+
 from portal_actions.adapters.postgres import Conn, mirror, tracking
 from portal_actions.domain.events import DirectoryEvent
 from portal_actions.domain.ordering import require_predecessor
@@ -28,9 +30,9 @@ async def apply_event(conn: Conn, event: DirectoryEvent, *, wait_for_predecessor
         return Outcome(False, [])
     if wait_for_predecessor:
         # Takes the same per-resource lock the apply step takes (advisory locks nest in one transaction).
-        lock = mirror.lock_user if event.kind == "User" else mirror.lock_group
+        lock = mirror.lock_user if event.kind == ResourceKind.USER else mirror.lock_group
         prev = await lock(conn, event.resource_id)
         require_predecessor(event.resource_id, prev["version"] if prev else 0, event.version)
-    if event.kind == "User":
+    if event.kind == ResourceKind.USER:
         return Outcome(True, await apply_user(conn, event))
     return Outcome(True, await apply_group(conn, event))
