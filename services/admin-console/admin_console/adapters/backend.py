@@ -76,12 +76,16 @@ class Backend:
                 raise Unavailable("the admin APIs refused the console's admin credential") from None
             raise Unavailable(f"{code.name}: {detail}") from None
 
-    async def ready(self) -> bool:
-        for stub in self._health:
-            try:
-                reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2.0)
-            except grpc.aio.AioRpcError:
-                return False
-            if reply.status != health_pb2.HealthCheckResponse.SERVING:
-                return False
-        return True
+    async def directory_serving(self) -> bool:
+        return await self._serving(self._health[0])
+
+    async def portal_serving(self) -> bool:
+        return await self._serving(self._health[1])
+
+    @staticmethod
+    async def _serving(stub: health_pb2_grpc.HealthStub) -> bool:
+        try:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2.0)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)

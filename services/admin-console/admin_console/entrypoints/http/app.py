@@ -7,6 +7,8 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from suite_common.health import DependencyHealth
+from suite_common.web import web_app
 
 from admin_console.entrypoints.http import (
     auth,
@@ -37,9 +39,6 @@ async def home(_: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     r = app.router
-    r.add_get("/healthz", observability.healthz)
-    r.add_get("/readyz", observability.readyz)
-    r.add_get("/metrics", observability.metrics_endpoint)
     r.add_static("/static/", PACKAGE / "static")
     r.add_get("/favicon.ico", no_icon)
     r.add_get("/sign-in", auth.sign_in_page)
@@ -82,10 +81,15 @@ async def not_found(_: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound()
 
 
-def build_web_app() -> web.Application:
-    # Error pages sit inside the guard so that an unauthenticated probe of any URL gets the sign-in
-    # redirect, not a hint of whether the page exists.
-    app = web.Application(middlewares=[observability.observe, auth.guard, errors.error_pages])
+def build_web_app(health: DependencyHealth) -> web.Application:
+    """suite_common's app (span, series and log line per request; /healthz, /readyz, /metrics), then the
+    guard, then error pages: inside the guard, so an unauthenticated probe of any URL gets the sign-in
+    redirect, not a hint of whether the page exists."""
+    app = web_app(
+        health=health,
+        route_template=observability.route_template,
+        middlewares=[auth.guard, errors.error_pages],
+    )
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(PACKAGE / "templates"),

@@ -20,7 +20,7 @@ from admin_console.entrypoints.http.render import page
 from admin_console.service_layer.sessions import COOKIE, Session
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PUBLIC = ("/sign-in", "/healthz", "/readyz", "/static/", "/favicon.ico")
+PUBLIC = ("/sign-in", "/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico")
 TOKEN_SUBJECT = "admin"
 SIGN_IN_COOKIE = "console_sign_in"
 
