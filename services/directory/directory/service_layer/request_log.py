@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
+from suite_common.waiting import wait_or_timeout
 
 from directory.adapters.postgres import request_log
 from directory.adapters.postgres.request_log import NewEntry
@@ -124,8 +124,7 @@ class RetentionPruner:
                     log.info("request log pruned", extra={"deleted": deleted})
             except (asyncpg.PostgresError, OSError) as exc:
                 log.warning("request log pruning failed; will retry", extra={"error": str(exc)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval_s)
+            await wait_or_timeout(self._stop, self.interval_s)
 
     async def shutdown(self) -> None:
         self._stop.set()
