@@ -1,7 +1,7 @@
 """The console's only dependencies: the directory's and portal-actions' admin gRPC APIs.
 
-Every call carries the admin credential; gRPC failures become the three errors the pages handle, in this
-one place:
+Every call carries the admin credential (suite_common's client interceptor); gRPC failures become the
+three errors the pages handle, in this one place:
 
     BackendError
      ├── NotFound       NOT_FOUND (an unknown or foreign id: the page answers 404)
@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from scimsuite.admin.v1 import admin_pb2_grpc
 from scimsuite.console.v1 import console_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2_grpc
+from suite_common.admin_credential import AdminCredentialAttach
 
 T = TypeVar("T")
 
@@ -49,14 +50,16 @@ _REJECTED = {
 class Backend:
     def __init__(self, directory_addr: str, portal_addr: str, admin_token: str, timeout_s: float) -> None:
         options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
-        self._dch = grpc.aio.insecure_channel(directory_addr, options=options)
-        self._pch = grpc.aio.insecure_channel(portal_addr, options=options)
+        attach: list[Any] = [
+            AdminCredentialAttach(admin_token)
+        ]  # grpc-stubs type client interceptors narrowly
+        self._dch = grpc.aio.insecure_channel(directory_addr, options=options, interceptors=attach)
+        self._pch = grpc.aio.insecure_channel(portal_addr, options=options, interceptors=attach)
         self.directory = admin_pb2_grpc.DirectoryAdminStub(self._dch)
         self.console = console_pb2_grpc.ConsoleDirectoryStub(self._dch)
         self.portal = portal_pb2_grpc.PortalAdminStub(self._pch)
         self.console_portal = console_pb2_grpc.ConsolePortalStub(self._pch)
         self._health = [health_pb2_grpc.HealthStub(self._dch), health_pb2_grpc.HealthStub(self._pch)]
-        self._md = (("x-admin-token", admin_token),)
         self.timeout_s = timeout_s
 
     async def close(self) -> None:
@@ -65,7 +68,7 @@ class Backend:
 
     async def call(self, method: Callable[..., Awaitable[T]], request: Any) -> T:
         try:
-            return await method(request, metadata=self._md, timeout=self.timeout_s)
+            return await method(request, timeout=self.timeout_s)
         except grpc.aio.AioRpcError as exc:
             code, detail = exc.code(), exc.details() or exc.code().name
             if code == grpc.StatusCode.NOT_FOUND:
