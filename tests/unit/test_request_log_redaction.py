@@ -103,3 +103,8 @@ def test_a_record_names_the_resource_the_user_and_the_error() -> None:
         1 << 20,
     )
     assert (failed.resource_id, failed.scim_type, failed.detail) == ("u-1", "invalidValue", "bad active")
+
+
+def test_a_body_let_go_at_capture_is_named_by_its_size() -> None:
+    kept = keep(b"", 4096, 1000, original_size=5000)
+    assert kept.truncated and "5000 bytes not kept" in kept.text

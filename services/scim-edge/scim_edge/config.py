@@ -31,6 +31,7 @@ class Settings:
     request_log_body_max_bytes: int = 4096
     request_log_parse_limit: int = 256 * 1024
     request_log_linger_s: float = 0.25
+    request_log_queue_bytes: int = 64 * 1024 * 1024
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -57,4 +58,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         request_log_body_max_bytes=env_int(env, "EDGE_REQUEST_LOG_BODY_MAX_BYTES", 4096),
         request_log_parse_limit=env_int(env, "EDGE_REQUEST_LOG_PARSE_LIMIT", 256 * 1024),
         request_log_linger_s=env_float(env, "EDGE_REQUEST_LOG_FLUSH_SECONDS", 0.25),
+        request_log_queue_bytes=env_int(env, "EDGE_REQUEST_LOG_QUEUE_BYTES", 64 * 1024 * 1024),
     )

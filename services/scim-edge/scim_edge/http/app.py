@@ -65,6 +65,7 @@ def build_app(settings: Settings) -> web.Application:
             parse_limit=settings.request_log_parse_limit,
             rpc_timeout_s=5.0,
             linger_s=settings.request_log_linger_s,
+            max_queued_bytes=settings.request_log_queue_bytes,
         )
         app[RECORDER] = recorder
         task = asyncio.create_task(recorder.run())

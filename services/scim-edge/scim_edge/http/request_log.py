@@ -49,6 +49,8 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
         raise
     finally:
         try:
+            request_body, request_size = recorder.hold(request.get(RAW_BODY, b""))
+            response_body, response_size = recorder.hold(body)
             recorder.offer(
                 Seen(
                     connection_id=connection_id,
@@ -61,8 +63,10 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
                     status=status,
                     user_agent=request.headers.get("User-Agent", ""),
                     token_sha256=_token_digest(request.headers.get("Authorization", "")),
-                    request_body=request.get(RAW_BODY, b""),
-                    response_body=body,
+                    request_body=request_body,
+                    response_body=response_body,
+                    request_size=request_size,
+                    response_size=response_size,
                 )
             )
         except Exception:  # the log must never fail a SCIM request

@@ -33,6 +33,13 @@ class Seen:
     token_sha256: bytes
     request_body: bytes
     response_body: bytes
+    # Sizes of the bodies as sent; a body over the parse limit is not held at all (its bytes are empty).
+    request_size: int = 0
+    response_size: int = 0
+
+    @property
+    def held_bytes(self) -> int:
+        return len(self.request_body) + len(self.response_body)
 
 
 def _resource(path_tail: str) -> tuple[str, str]:
@@ -51,8 +58,8 @@ def _user_name(kind: str, query: str, request: Any, response: Any) -> str:
 
 
 def build(seen: Seen, path_prefix: str, max_bytes: int, parse_limit: int) -> console_pb2.RequestRecord:
-    request = keep(seen.request_body, max_bytes, parse_limit)
-    response = keep(seen.response_body, max_bytes, parse_limit)
+    request = keep(seen.request_body, max_bytes, parse_limit, seen.request_size)
+    response = keep(seen.response_body, max_bytes, parse_limit, seen.response_size)
     kind, rid = _resource(seen.path_tail)
     if (
         not rid

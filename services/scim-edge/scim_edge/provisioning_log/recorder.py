@@ -1,6 +1,7 @@
 """A bounded in-memory queue of SCIM requests, flushed in batches to the directory.
 
-The request path only appends to the queue (`offer`, O(1), never awaits). When the queue is full, or the
+The request path only appends to the queue (`offer`, O(1), never awaits). The queue is bounded in records
+and in the body bytes it holds (bodies over the parse limit are not held at all). When it is full, or the
 directory cannot take a batch, records are dropped and counted (`scim_request_log_dropped_total`): the
 log never blocks, slows or fails a SCIM request. Parsing, redaction and truncation happen in the flusher.
 """
@@ -50,6 +51,7 @@ class RequestLogRecorder:
         parse_limit: int,
         rpc_timeout_s: float,
         linger_s: float = 0.25,
+        max_queued_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.stub = console_pb2_grpc.RequestLogIngestStub(channel)
         self.metrics = metrics
@@ -59,16 +61,24 @@ class RequestLogRecorder:
         self.parse_limit = parse_limit
         self.rpc_timeout_s = rpc_timeout_s
         self.linger_s = linger_s
+        self.max_queued_bytes = max_queued_bytes
+        self._queued_bytes = 0
         self._queue: deque[Seen] = deque()
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
         self._stopping = False
 
+    def hold(self, body: bytes) -> tuple[bytes, int]:
+        """What of a body to keep in the queue: nothing of one too large to be logged, only its size."""
+        return (b"" if len(body) > self.parse_limit else body), len(body)
+
     def offer(self, seen: Seen) -> None:
         """Called on the request path: append, or drop and count when full. Never raises, never waits."""
-        if len(self._queue) >= self.capacity:
+        size = seen.held_bytes
+        if len(self._queue) >= self.capacity or self._queued_bytes + size > self.max_queued_bytes:
             self.metrics.dropped.labels("queue_full").inc()
             return
+        self._queued_bytes += size
         self._queue.append(seen)
         self._wake.set()
         if len(self._queue) >= self.batch_size:
@@ -77,7 +87,9 @@ class RequestLogRecorder:
     def _take(self) -> list[Seen]:
         batch: list[Seen] = []
         while self._queue and len(batch) < self.batch_size:
-            batch.append(self._queue.popleft())
+            seen = self._queue.popleft()
+            self._queued_bytes -= seen.held_bytes
+            batch.append(seen)
         return batch
 
     async def _send(self, batch: list[Seen]) -> None:

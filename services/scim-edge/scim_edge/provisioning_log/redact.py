@@ -54,12 +54,14 @@ class KeptBody:
     parsed: Any = None
 
 
-def keep(raw: bytes, max_bytes: int, parse_limit: int) -> KeptBody:
-    """The loggable form of a body (empty bytes → empty text)."""
+def keep(raw: bytes, max_bytes: int, parse_limit: int, original_size: int = 0) -> KeptBody:
+    """The loggable form of a body (empty bytes → empty text). `original_size` is the body's size when
+    the caller already let go of a body over the parse limit."""
+    size = max(len(raw), original_size)
+    if size > parse_limit:
+        return KeptBody(f"[body of {size} bytes not kept: over {parse_limit} bytes]", True)
     if not raw:
         return KeptBody("", False)
-    if len(raw) > parse_limit:
-        return KeptBody(f"[body of {len(raw)} bytes not kept: over {parse_limit} bytes]", True)
     try:
         parsed = jsonutil.loads(raw)
     except jsonutil.JSONDecodeError:
