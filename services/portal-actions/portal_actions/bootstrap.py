@@ -32,11 +32,12 @@ from portal_actions.adapters.nats.consumer import EventConsumer
 from portal_actions.adapters.nats.dead_letters import DeadLetterQueue
 from portal_actions.config import Settings
 from portal_actions.domain.events import DirectoryEvent
-from portal_actions.entrypoints.grpc_admin import PortalAdminServicer
 from portal_actions.entrypoints.grpc_console import ConsolePortalServicer
+from portal_actions.entrypoints.grpc_safeguards import SafeguardsServicer
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
 from portal_actions.service_layer.consume import EventHandlers
+from portal_actions.service_layer.safeguards import Safeguards
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -54,8 +55,9 @@ class PortalParts:
 
     admin: PortalAdmin
     handlers: EventHandlers
+    safeguards: Safeguards
     checks: Mapping[str, Check] = field(default_factory=dict)
-    # The admin console's extra reads and actions (ConsolePortal); None (fakes) leaves that service out.
+    # The admin console's extra reads (ConsolePortal); None (fakes) leaves that service out.
     console_pool: asyncpg.Pool | None = None
     console_bus: ConsoleBus | None = None
 
@@ -77,9 +79,16 @@ EventsFactory = Callable[[Runtime, Settings, PortalParts, PortalMetrics], Awaita
 async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) -> PortalParts:
     pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
     runtime.on_close(pool.close)
+    safeguards = Safeguards(pool, s.guard_defaults)
+
+    async def sample_held() -> None:
+        await safeguards.sample_held(metrics)
+
+    runtime.spawn(sample_every(5.0, sample_held, runtime.stop))
     return PortalParts(
         admin=PortalAdmin(pool),
-        handlers=EventHandlers(pool, metrics),
+        handlers=EventHandlers(pool, metrics, guard_defaults=s.guard_defaults),
+        safeguards=safeguards,
         checks={"database": pool_check(pool)},
         console_pool=pool,
         console_bus=ConsoleBus(s.stream_name, s.consumer_name),
@@ -149,7 +158,7 @@ async def compose(
         ]
     )
     health = DependencyHealth(p.checks, [ADMIN_SERVICE])
-    portal_pb2_grpc.add_PortalAdminServicer_to_server(PortalAdminServicer(p.admin), server)
+    portal_pb2_grpc.add_PortalAdminServicer_to_server(SafeguardsServicer(p.admin, p.safeguards), server)
     if p.console_pool is not None and p.console_bus is not None:
         console_pb2_grpc.add_ConsolePortalServicer_to_server(
             ConsolePortalServicer(p.console_pool, p.console_bus), server

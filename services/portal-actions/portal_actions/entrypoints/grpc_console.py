@@ -1,5 +1,5 @@
 """ConsolePortal: what the admin console needs from portal-actions beyond PortalAdmin: one account, removing
-an attribute mapping, the consumer's lag, and replaying a dead letter."""
+an attribute mapping, and the consumer's lag (dead-letter replay is PortalAdmin.ReplayDeadLetters)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import grpc
 from scimsuite.console.v1 import console_pb2, console_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2
 
-from portal_actions.adapters.nats.console_bus import BusUnavailable, ConsoleBus
+from portal_actions.adapters.nats.console_bus import ConsoleBus
 from portal_actions.adapters.postgres import console, devices
 from portal_actions.domain.behaviour import PORTALS
 from portal_actions.entrypoints.grpc_admin import _account_pb
@@ -47,8 +47,6 @@ class ConsolePortalServicer(console_pb2_grpc.ConsolePortalServicer):
             return await call()
         except NotFound as exc:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-        except BusUnavailable as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         raise AssertionError("unreachable")
 
     async def GetAccount(
@@ -92,25 +90,5 @@ class ConsolePortalServicer(console_pb2_grpc.ConsolePortalServicer):
             if lag is None:
                 return console_pb2.ConsumerLag(known=False)
             return console_pb2.ConsumerLag(known=True, pending=lag.pending, ack_pending=lag.ack_pending)
-
-        return await self._run(context, call)
-
-    async def ReplayDeadLetter(
-        self, request: console_pb2.ReplayDeadLetterRequest, context: Context
-    ) -> console_pb2.ReplayDeadLetterResponse:
-        async def call() -> console_pb2.ReplayDeadLetterResponse:
-            async with self.pool.acquire() as conn:
-                row = await console.dead_letter(conn, request.event_id)
-            if row is None or row["payload"] is None:
-                raise NotFound(f"no dead letter {request.event_id!r}")
-            # Publish first, forget second: a crash in between replays it once more, and applying an
-            # event is idempotent (processed_events), so nothing happens twice. A fresh message id, or
-            # JetStream's duplicate window would drop the copy.
-            await self.bus.republish(
-                row["subject"], bytes(row["payload"]), f"replay-{uuid.uuid4()}-{request.event_id}"
-            )
-            async with self.pool.acquire() as conn:
-                await console.forget_dead_letter(conn, request.event_id)
-            return console_pb2.ReplayDeadLetterResponse(event_id=request.event_id, subject=row["subject"])
 
         return await self._run(context, call)

@@ -585,11 +585,6 @@ class ConsolePortalStub:
                 request_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLagRequest.SerializeToString,
                 response_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLag.FromString,
                 _registered_method=True)
-        self.ReplayDeadLetter = channel.unary_unary(
-                '/scimsuite.console.v1.ConsolePortal/ReplayDeadLetter',
-                request_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterRequest.SerializeToString,
-                response_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterResponse.FromString,
-                _registered_method=True)
 
 
 class ConsolePortalServicer:
@@ -616,14 +611,6 @@ class ConsolePortalServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ReplayDeadLetter(self, request, context):
-        """Publish a dead-lettered event again on its original subject (under a fresh message id, so JetStream's
-        duplicate window does not drop it) and forget the dead letter; it is applied like any event.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
 
 def add_ConsolePortalServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -641,11 +628,6 @@ def add_ConsolePortalServicer_to_server(servicer, server):
                     servicer.GetConsumerLag,
                     request_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLagRequest.FromString,
                     response_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLag.SerializeToString,
-            ),
-            'ReplayDeadLetter': grpc.unary_unary_rpc_method_handler(
-                    servicer.ReplayDeadLetter,
-                    request_deserializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterRequest.FromString,
-                    response_serializer=scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -730,33 +712,6 @@ class ConsolePortal:
             '/scimsuite.console.v1.ConsolePortal/GetConsumerLag',
             scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLagRequest.SerializeToString,
             scimsuite_dot_console_dot_v1_dot_console__pb2.ConsumerLag.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ReplayDeadLetter(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/scimsuite.console.v1.ConsolePortal/ReplayDeadLetter',
-            scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterRequest.SerializeToString,
-            scimsuite_dot_console_dot_v1_dot_console__pb2.ReplayDeadLetterResponse.FromString,
             options,
             channel_credentials,
             insecure,

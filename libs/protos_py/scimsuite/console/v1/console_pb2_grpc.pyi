@@ -173,10 +173,6 @@ class ConsolePortalStub:
     RemoveAttributeMapping: _grpc.UnaryUnaryMultiCallable[_console_pb2.RemoveAttributeMappingRequest, _console_pb2.RemoveAttributeMappingResponse]
     """NOT_FOUND when no mapping has that metadata key."""
     GetConsumerLag: _grpc.UnaryUnaryMultiCallable[_console_pb2.ConsumerLagRequest, _console_pb2.ConsumerLag]
-    ReplayDeadLetter: _grpc.UnaryUnaryMultiCallable[_console_pb2.ReplayDeadLetterRequest, _console_pb2.ReplayDeadLetterResponse]
-    """Publish a dead-lettered event again on its original subject (under a fresh message id, so JetStream's
-    duplicate window does not drop it) and forget the dead letter; it is applied like any event.
-    """
 
 @_typing.type_check_only
 class ConsolePortalAsyncStub(ConsolePortalStub):
@@ -188,10 +184,6 @@ class ConsolePortalAsyncStub(ConsolePortalStub):
     RemoveAttributeMapping: _aio.UnaryUnaryMultiCallable[_console_pb2.RemoveAttributeMappingRequest, _console_pb2.RemoveAttributeMappingResponse]  # type: ignore[assignment]
     """NOT_FOUND when no mapping has that metadata key."""
     GetConsumerLag: _aio.UnaryUnaryMultiCallable[_console_pb2.ConsumerLagRequest, _console_pb2.ConsumerLag]  # type: ignore[assignment]
-    ReplayDeadLetter: _aio.UnaryUnaryMultiCallable[_console_pb2.ReplayDeadLetterRequest, _console_pb2.ReplayDeadLetterResponse]  # type: ignore[assignment]
-    """Publish a dead-lettered event again on its original subject (under a fresh message id, so JetStream's
-    duplicate window does not drop it) and forget the dead letter; it is applied like any event.
-    """
 
 class ConsolePortalServicer(metaclass=_abc_1.ABCMeta):
     """Served by portal-actions next to PortalAdmin."""
@@ -218,15 +210,5 @@ class ConsolePortalServicer(metaclass=_abc_1.ABCMeta):
         request: _console_pb2.ConsumerLagRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_console_pb2.ConsumerLag, _abc.Awaitable[_console_pb2.ConsumerLag]]: ...
-
-    @_abc_1.abstractmethod
-    def ReplayDeadLetter(
-        self,
-        request: _console_pb2.ReplayDeadLetterRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_console_pb2.ReplayDeadLetterResponse, _abc.Awaitable[_console_pb2.ReplayDeadLetterResponse]]:
-        """Publish a dead-lettered event again on its original subject (under a fresh message id, so JetStream's
-        duplicate window does not drop it) and forget the dead letter; it is applied like any event.
-        """
 
 def add_ConsolePortalServicer_to_server(servicer: ConsolePortalServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -31,13 +31,24 @@ async def replay(request: web.Request) -> web.Response:
     """Send a dead-lettered event through portal-actions again (after the cause is fixed)."""
     backend = request.app[BACKEND]
     event_id = str((await request.post()).get("event_id", "")).strip()
+    if not event_id:
+        return await operations(request, {"replay": "Name the dead letter to replay."}, 400)
     try:
-        await backend.call(
-            backend.console_portal.ReplayDeadLetter, console_pb2.ReplayDeadLetterRequest(event_id=event_id)
+        reply = await backend.call(
+            backend.portal.ReplayDeadLetters, portal_pb2.ReplayDeadLettersRequest(event_id=event_id)
         )
     except NotFound:
         return await operations(request, {"replay": f"There is no dead letter {event_id!r} (any more)."}, 400)
-    await audit(request, "", "dead-letter.replay", event_id)
+    results = list(reply.replayed)
+    failed = next((r for r in results if not r.applied), None)
+    await audit(
+        request, "", "dead-letter.replay", event_id, "applied" if results and failed is None else "failed"
+    )
+    if not results:
+        return await operations(request, {"replay": f"There is no dead letter {event_id!r} (any more)."}, 400)
+    if failed is not None:
+        message = f"Event {event_id} could not be applied again: {failed.error}"
+        return await operations(request, {"replay": message}, 400)
     raise redirect("/operations", "dead-letter-replayed")
 
 

@@ -26,7 +26,7 @@ NOTICES = {
     "device-added": "Device added.",
     "device-updated": "Device updated.",
     "device-removed": "Device removed.",
-    "dead-letter-replayed": "Event replayed: portal-actions applies it like any other.",
+    "dead-letter-replayed": "Event replayed and applied.",
 }
 
 

@@ -1,4 +1,4 @@
-"""The console's view of JetStream: the durable consumer's lag, and republishing a dead letter."""
+"""The console's view of JetStream: the durable consumer's lag."""
 
 from __future__ import annotations
 
@@ -39,6 +39,3 @@ class ConsoleBus:
         except (BusUnavailable, NotFoundError):
             return None
         return Lag(info.num_pending or 0, info.num_ack_pending or 0)
-
-    async def republish(self, subject: str, payload: bytes, message_id: str) -> None:
-        await self._connected().jetstream().publish(subject, payload, headers={"Nats-Msg-Id": message_id})

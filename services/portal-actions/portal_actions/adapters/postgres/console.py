@@ -31,13 +31,3 @@ async def remove_attribute_mapping(conn: Conn, workspace_id: str, portal: str, m
         metadata_key,
     )
     return result.split()[-1] != "0"
-
-
-async def dead_letter(conn: Conn, event_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT event_id, subject, payload FROM portal.dead_letters WHERE event_id = $1", event_id
-    )
-
-
-async def forget_dead_letter(conn: Conn, event_id: str) -> None:
-    await conn.execute("DELETE FROM portal.dead_letters WHERE event_id = $1", event_id)
