@@ -26,6 +26,6 @@ RUN python -m compileall -q /opt/scim/lib \
     && groupadd --system --gid 10001 scim \
     && useradd --system --uid 10001 --gid scim --no-create-home --shell /usr/sbin/nologin scim
 USER 10001:10001
-EXPOSE 8080 50051 50052 50061 9464
+EXPOSE 8080 8090 50051 50052 50061 9464
 ENTRYPOINT []
 CMD ["scim-edge"]

@@ -41,7 +41,7 @@ lint: $(STAMP)
 # One mypy run: services, libs and tools under --strict, tests and bench with the relaxed override of
 # pyproject.toml (annotations optional, annotated code checked).
 TYPED := libs/scim_core/scim_core libs/suite_common/suite_common services/scim-edge/scim_edge \
-    services/directory/directory services/portal-actions/portal_actions \
+    services/directory/directory services/portal-actions/portal_actions services/admin-console/admin_console \
     tools/scimctl/scimctl tools/devstack/devstack tools/protogen/protogen tests bench
 typecheck: $(STAMP)
 	$(BIN)/mypy $(TYPED)

@@ -23,8 +23,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
-SERVICES = ("directory", "portal-actions", "scim-edge")
+SERVICES = ("directory", "portal-actions", "scim-edge", "admin-console")
+HTTP_SERVICES = ("scim-edge", "admin-console")
 GRPC_SERVICES = {"directory": 50051, "portal-actions": 50052}
+SECRET_NAMES = {"DATABASE_URL", "ADMIN_TOKEN", "CONSOLE_SESSION_SECRET"}
 KUBERNETES_VERSION = "1.31.0"  # the oldest minor still in upstream support when these manifests were written
 NAME = "app.kubernetes.io/name"
 
@@ -139,9 +141,10 @@ def test_probes_are_native_grpc_for_grpc_services_and_http_for_the_edge(docs: tu
         # Readiness asks the overall health (dependencies); liveness only that the process answers.
         assert c["readinessProbe"]["grpc"] == {"port": port}
         assert c["livenessProbe"]["grpc"] == {"port": port, "service": "liveness"}
-    edge = deployments["scim-edge"]["spec"]["template"]["spec"]["containers"][0]
-    assert edge["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert edge["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    for name in HTTP_SERVICES:
+        c = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        assert c["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+        assert c["livenessProbe"]["httpGet"]["path"] == "/healthz", name
 
 
 def test_one_image_with_an_entry_point_per_service(docs: tuple[Doc, ...]) -> None:
@@ -168,10 +171,10 @@ def test_secrets_come_from_a_secret_never_from_plain_values(docs: tuple[Doc, ...
     for name, pod in pod_specs(docs):
         for c in containers(pod):
             for e in c.get("env", []):
-                if e["name"] in ("DATABASE_URL", "ADMIN_TOKEN"):
+                if e["name"] in SECRET_NAMES:
                     assert "secretKeyRef" in e["valueFrom"], (name, e["name"])
     for cm in of_kind(docs, "ConfigMap").values():
-        assert not {"DATABASE_URL", "ADMIN_TOKEN"} & set(cm["data"])
+        assert not SECRET_NAMES & set(cm["data"])
 
 
 def test_the_ingress_serves_only_the_edge_scim_paths_over_tls(docs: tuple[Doc, ...]) -> None:
@@ -289,6 +292,7 @@ def test_network_policy_denies_by_default(docs: tuple[Doc, ...]) -> None:
         ("directory", 50061),
         ("portal-actions", 50052),
         ("scim-edge", 8080),
+        ("admin-console", 8090),
     ):
         assert not policies.allows(stranger, policies.pod(name), port), (name, port)
 
@@ -321,6 +325,25 @@ def test_network_policy_allows_exactly_the_suite_flows(docs: tuple[Doc, ...]) ->
     # The edge holds no database credentials and has no business with PostgreSQL or NATS.
     assert not p.allows(edge, database, 5432) and not p.allows(edge, database, 4222)
     assert not p.allows(directory, portal, 50052) and not p.allows(portal, directory, 50051)
+
+
+def test_the_console_is_reachable_by_admins_and_never_through_the_scim_ingress(docs: tuple[Doc, ...]) -> None:
+    p = Policies(docs)
+    console = p.pod("admin-console", **{"scim-suite/admin-client": "true"})
+    ingress_controller = Peer({"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx")
+    admins_proxy = p.pod("oauth2-proxy", **{"scim-suite/console-client": "true"})
+    edge, directory, portal = p.pod("scim-edge"), p.pod("directory"), p.pod("portal-actions")
+    assert p.allows(admins_proxy, console, 8090)
+    assert not p.allows(ingress_controller, console, 8090)
+    assert not p.allows(edge, console, 8090)
+    # It works through the admin APIs only: no data port, no database, no NATS.
+    assert p.allows(console, directory, 50061) and p.allows(console, portal, 50052)
+    assert not p.allows(console, directory, 50051)
+    assert not p.allows(console, Peer({}, "databases"), 5432)
+    assert not p.allows(console, Peer({}, "databases"), 4222)
+    deployment = of_kind(docs, "Deployment")["admin-console"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert labels["scim-suite/admin-client"] == "true"
 
 
 def test_every_pod_is_covered_by_an_allow_policy(docs: tuple[Doc, ...]) -> None:

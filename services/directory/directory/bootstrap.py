@@ -15,6 +15,7 @@ import asyncpg
 from grpc_health.v1 import health_pb2_grpc
 from prometheus_client import CollectorRegistry
 from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
+from scimsuite.console.v1 import console_pb2, console_pb2_grpc
 from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
 from suite_common.admin_credential import AdminCredentialCheck
 from suite_common.health import Check, DependencyHealth, pool_check
@@ -29,6 +30,7 @@ from directory.adapters.postgres.unit_of_work import PostgresUnitsOfWork
 from directory.config import Settings
 from directory.domain.cursors import CursorCodec
 from directory.entrypoints.grpc_admin import AdminServicer
+from directory.entrypoints.grpc_console import ConsoleDirectoryServicer, RequestLogIngestServicer
 from directory.entrypoints.grpc_directory import DirectoryServicer
 from directory.entrypoints.grpc_servers import GrpcServers
 from directory.relay.metrics import OutboxMetrics
@@ -37,12 +39,14 @@ from directory.service_layer.admin import AdminService
 from directory.service_layer.authentication import Authenticator
 from directory.service_layer.credentials_cache import CredentialsCache
 from directory.service_layer.cursor_listing import CursorLister
+from directory.service_layer.request_log import RetentionPruner
 from directory.service_layer.resources import ResourceService
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 DATA_SERVICE = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name
 ADMIN_SERVICE = admin_pb2.DESCRIPTOR.services_by_name["DirectoryAdmin"].full_name
+CONSOLE_SERVICE = console_pb2.DESCRIPTOR.services_by_name["ConsoleDirectory"].full_name
 
 
 async def migrate(database_url: str) -> list[str]:
@@ -70,6 +74,9 @@ class DirectoryParts:
     admin: AdminService
     lister: CursorLister | None = None
     checks: Mapping[str, Check] = field(default_factory=dict)
+    # The provisioning log and the console's reads (RequestLogIngest, ConsoleDirectory) work on the pool
+    # directly; None (fakes) leaves those two services out.
+    console_pool: asyncpg.Pool | None = None
 
 
 @dataclass
@@ -105,12 +112,17 @@ async def postgres_parts(runtime: Runtime, s: Settings, registry: CollectorRegis
     runtime.spawn(relay.run(), shutdown=relay.shutdown)
     outbox_metrics = OutboxMetrics(registry, pool, relay)
     runtime.spawn(sample_every(5.0, outbox_metrics.sample, runtime.stop))
+    pruner = RetentionPruner(
+        pool, s.request_log_retention_days, s.request_log_max_rows, s.request_log_prune_s
+    )
+    runtime.spawn(pruner.run(), shutdown=pruner.shutdown)
     return DirectoryParts(
         resources=ResourceService(pool, write_members_inline_max=s.write_members_inline_max),
         authenticator=Authenticator(pooled_token_lookup(pool), credentials, pooled_idp_recorder(pool)),
         admin=AdminService(PostgresUnitsOfWork(pool), s.public_base_url),
         lister=await cursor_lister(pool, s),
         checks={"database": pool_check(pool)},
+        console_pool=pool,
     )
 
 
@@ -125,13 +137,22 @@ async def compose(
     servers = GrpcServers(
         [GrpcServerMetrics(registry)],
         separate_admin=bool(s.admin_listen),
-        admin_interceptors=[AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE])],
+        admin_interceptors=[AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE, CONSOLE_SERVICE])],
     )
     health = DependencyHealth(p.checks, [DATA_SERVICE, ADMIN_SERVICE])
     directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
         DirectoryServicer(p.authenticator, p.resources, p.lister), servers.data
     )
     admin_pb2_grpc.add_DirectoryAdminServicer_to_server(AdminServicer(p.admin), servers.admin)
+    if p.console_pool is not None:
+        # The edge writes the log on the data port (it holds no admin credential); admins read it on the
+        # admin port, behind the same credential check as DirectoryAdmin.
+        console_pb2_grpc.add_RequestLogIngestServicer_to_server(
+            RequestLogIngestServicer(p.console_pool), servers.data
+        )
+        console_pb2_grpc.add_ConsoleDirectoryServicer_to_server(
+            ConsoleDirectoryServicer(p.console_pool), servers.admin
+        )
     for server in servers.all:
         health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     port, admin_port = servers.bind(s.grpc_listen, s.admin_listen)

@@ -39,6 +39,11 @@ class Settings:
     write_members_inline_max: int = 100
     # JetStream copies of the event streams: 1 on one server (`make run`), 3 on a production cluster.
     stream_replicas: int = 1
+    # The provisioning log: rows older than this many days, or beyond this many per connection, are pruned
+    # every `request_log_prune_s` seconds.
+    request_log_retention_days: float = 30.0
+    request_log_max_rows: int = 100_000
+    request_log_prune_s: float = 300.0
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -65,4 +70,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         credentials_cache_ttl_s=env_float(env, "CREDENTIALS_CACHE_SECONDS", 30.0),
         write_members_inline_max=env_int(env, "GROUP_WRITE_MEMBERS_INLINE_MAX", 100),
         stream_replicas=replicas_setting(env),
+        request_log_retention_days=env_float(env, "REQUEST_LOG_RETENTION_DAYS", 30.0),
+        request_log_max_rows=env_int(env, "REQUEST_LOG_MAX_ROWS_PER_CONNECTION", 100_000),
+        request_log_prune_s=env_float(env, "REQUEST_LOG_PRUNE_SECONDS", 300.0),
     )

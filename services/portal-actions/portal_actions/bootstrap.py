@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 from prometheus_client import CollectorRegistry
+from scimsuite.console.v1 import console_pb2, console_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
 from suite_common.admin_credential import AdminCredentialCheck
 from suite_common.health import Check, DependencyHealth, pool_check
@@ -25,10 +27,12 @@ from suite_common.pg import create_pool
 from suite_common.service import Runtime, serving
 from suite_common.streams import EventStreams
 
+from portal_actions.adapters.nats.console_bus import ConsoleBus
 from portal_actions.adapters.nats.consumer import EventConsumer
 from portal_actions.adapters.nats.dead_letters import DeadLetterQueue
 from portal_actions.config import Settings
 from portal_actions.domain.events import DirectoryEvent
+from portal_actions.entrypoints.grpc_console import ConsolePortalServicer
 from portal_actions.entrypoints.grpc_safeguards import SafeguardsServicer
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
@@ -38,6 +42,7 @@ from portal_actions.service_layer.safeguards import Safeguards
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 ADMIN_SERVICE = portal_pb2.DESCRIPTOR.services_by_name["PortalAdmin"].full_name
+CONSOLE_SERVICE = console_pb2.DESCRIPTOR.services_by_name["ConsolePortal"].full_name
 
 
 async def migrate(database_url: str) -> list[str]:
@@ -52,6 +57,9 @@ class PortalParts:
     handlers: EventHandlers
     safeguards: Safeguards
     checks: Mapping[str, Check] = field(default_factory=dict)
+    # The admin console's extra reads (ConsolePortal); None (fakes) leaves that service out.
+    console_pool: asyncpg.Pool | None = None
+    console_bus: ConsoleBus | None = None
 
 
 @dataclass
@@ -82,6 +90,8 @@ async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) 
         handlers=EventHandlers(pool, metrics, guard_defaults=s.guard_defaults),
         safeguards=safeguards,
         checks={"database": pool_check(pool)},
+        console_pool=pool,
+        console_bus=ConsoleBus(s.stream_name, s.consumer_name),
     )
 
 
@@ -100,6 +110,8 @@ async def jetstream_events(
             await nc.close()
 
     runtime.on_close(drain_nats)
+    if parts.console_bus is not None:
+        parts.console_bus.nc = nc
     names = EventStreams(s.stream_name, s.events_subject_prefix, s.stream_replicas)
     consumer = EventConsumer(
         nc,
@@ -140,10 +152,17 @@ async def compose(
     runtime.on_close(metrics_server.close)  # last to close: the final counts can be scraped while draining
     p = await parts(runtime, s, metrics)
     server = grpc.aio.server(
-        interceptors=[GrpcServerMetrics(registry), AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE])]
+        interceptors=[
+            GrpcServerMetrics(registry),
+            AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE, CONSOLE_SERVICE]),
+        ]
     )
     health = DependencyHealth(p.checks, [ADMIN_SERVICE])
     portal_pb2_grpc.add_PortalAdminServicer_to_server(SafeguardsServicer(p.admin, p.safeguards), server)
+    if p.console_pool is not None and p.console_bus is not None:
+        console_pb2_grpc.add_ConsolePortalServicer_to_server(
+            ConsolePortalServicer(p.console_pool, p.console_bus), server
+        )
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     port = server.add_insecure_port(s.grpc_listen)
     # The admin API answers while the event source is still being reached.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from suite_common.settings import env_float, env_int, env_str, environ
+from suite_common.settings import env_bool, env_float, env_int, env_str, environ
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,14 @@ class Settings:
     rpc_timeout_s: float
     shutdown_grace_s: float
     log_level: str
+    # The provisioning log (recorded off the request path, stored by the directory).
+    request_log_enabled: bool = True
+    request_log_queue: int = 10_000
+    request_log_batch: int = 200
+    request_log_body_max_bytes: int = 4096
+    request_log_parse_limit: int = 256 * 1024
+    request_log_linger_s: float = 0.25
+    request_log_queue_bytes: int = 64 * 1024 * 1024
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -48,4 +56,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rpc_timeout_s=env_float(env, "EDGE_RPC_TIMEOUT_SECONDS", 30.0),
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
+        request_log_enabled=env_bool(env, "EDGE_REQUEST_LOG", True),
+        request_log_queue=env_int(env, "EDGE_REQUEST_LOG_QUEUE", 10_000),
+        request_log_batch=env_int(env, "EDGE_REQUEST_LOG_BATCH", 200),
+        request_log_body_max_bytes=env_int(env, "EDGE_REQUEST_LOG_BODY_MAX_BYTES", 4096),
+        request_log_parse_limit=env_int(env, "EDGE_REQUEST_LOG_PARSE_LIMIT", 256 * 1024),
+        request_log_linger_s=env_float(env, "EDGE_REQUEST_LOG_FLUSH_SECONDS", 0.25),
+        request_log_queue_bytes=env_int(env, "EDGE_REQUEST_LOG_QUEUE_BYTES", 64 * 1024 * 1024),
     )

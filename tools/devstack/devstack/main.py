@@ -43,13 +43,22 @@ def _admin_token() -> str:
     return path.read_text().strip()
 
 
+def _session_secret() -> str:
+    """The console's cookie-signing secret, kept in .run/ so a restart does not sign the admin out."""
+    path = STATE / "console_session_secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _stop_orphans() -> None:
     pids_file = STATE / "pids.json"
     if not pids_file.exists():
         return
     for pid in json.loads(pids_file.read_text()).values():
         if is_alive(pid) and any(
-            m in cmdline(pid) for m in ("scim_edge", "directory.main", "portal_actions")
+            m in cmdline(pid) for m in ("scim_edge", "directory.main", "portal_actions", "admin_console")
         ):
             print(f"stopping orphan service process {pid}")
             stop_pid(pid)
@@ -123,6 +132,7 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
 
     token = _admin_token()
     edge_port = _port(int(os.environ.get("EDGE_PORT", "8080")))
+    console_port = _port(int(os.environ.get("CONSOLE_PORT", "8090")))
     directory_addr = f"127.0.0.1:{_port(50051)}"
     portal_addr = f"127.0.0.1:{_port(50052)}"
     public = os.environ.get("SCIM_PUBLIC_BASE_URL", f"http://127.0.0.1:{edge_port}")
@@ -153,6 +163,18 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
             },
             logs / "scim-edge.log",
         ),
+        ServiceProcess(
+            "admin-console",
+            {
+                "CONSOLE_PORT": str(console_port),
+                "DIRECTORY_ADMIN_ADDR": directory_addr,
+                "PORTAL_ADDR": portal_addr,
+                "ADMIN_TOKEN": token,
+                "CONSOLE_SESSION_SECRET": _session_secret(),
+                "PYTHONUNBUFFERED": "1",
+            },
+            logs / "admin-console.log",
+        ),
     ]
     stopping = False
 
@@ -173,6 +195,7 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
                     "portal_addr": portal_addr,
                     "admin_token": token,
                     "edge_url": f"http://127.0.0.1:{edge_port}",
+                    "console_url": f"http://127.0.0.1:{console_port}",
                 }
             )
         )
@@ -181,6 +204,7 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
             wait_grpc_serving(directory_addr, 30)
             and wait_grpc_serving(portal_addr, 30)
             and wait_http_port(edge_port, 30)
+            and wait_http_port(console_port, 30)
         )
         if not ok:
             print(f"services did not become ready; see {logs}", file=sys.stderr)
@@ -191,6 +215,9 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
         for c in creds:
             print(f"  {c['portal']:<10} Base URL: {c['base_url']}")
             print(f"  {'':<10} Token:    {c['token']}\n")
+        print(f"Admin console: http://127.0.0.1:{console_port}")
+        print(f"  sign in with the admin token: {token}")
+        print(f"  (it is also in {STATE / 'admin_token'})\n")
         print("Admin CLI: .venv/bin/scimctl --help      Stop: Ctrl-C")
         while not stopping:
             for svc in services:

@@ -1,4 +1,4 @@
-"""Starting the suite's three services as child processes, for `make run`, the tests and the benchmarks."""
+"""Starting the suite's services as child processes, for `make run`, the tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ MODULES = {
     "directory": "directory.main",
     "portal-actions": "portal_actions.main",
     "scim-edge": "scim_edge.main",
+    "admin-console": "admin_console.main",
 }
 
 

@@ -87,6 +87,8 @@ class Stack:
     directory_addrs: list[str] = field(default_factory=list)
     portal_addrs: list[str] = field(default_factory=list)
     edge_urls: list[str] = field(default_factory=list)
+    consoles: list[ServiceProcess] = field(default_factory=list)
+    console_urls: list[str] = field(default_factory=list)
 
     @property
     def edge_url(self) -> str:
@@ -107,7 +109,8 @@ class Stack:
 
     @property
     def services(self) -> list[ServiceProcess]:
-        return self.directories + self.portals + self.edges
+        # Stopped in reverse: consoles and edges first, the directory last.
+        return self.directories + self.portals + self.edges + self.consoles
 
     def _common(self) -> dict[str, str]:
         return {
@@ -179,6 +182,30 @@ class Stack:
         for url in self.edge_urls:
             if not wait_http_port(int(url.rsplit(":", 1)[1]), 30):
                 raise RuntimeError(f"edge {url} not listening; logs in {self.log_dir}")
+
+    def start_console(self, extra_env: Mapping[str, str] | None = None) -> str:
+        """Start one admin console over the first directory and portal-actions; returns its URL."""
+        port = free_port()
+        console = ServiceProcess(
+            "admin-console",
+            {
+                "CONSOLE_PORT": str(port),
+                "DIRECTORY_ADMIN_ADDR": self.directory_addr,
+                "PORTAL_ADDR": self.portal_addr,
+                "ADMIN_TOKEN": self.admin_token,
+                "CONSOLE_SESSION_SECRET": secrets.token_urlsafe(32),
+                "LOG_LEVEL": "INFO",
+                **(extra_env or {}),
+            },
+            self.log_dir / f"admin-console-{len(self.consoles)}.log",
+        )
+        console.start()
+        self.consoles.append(console)
+        if not wait_http_port(port, 30):
+            raise RuntimeError(f"admin console not listening; logs in {self.log_dir}")
+        url = f"http://127.0.0.1:{port}"
+        self.console_urls.append(url)
+        return url
 
     def stop(self, *, keep_logs_because: str = "") -> Path | None:
         """SIGTERM every service (edges first, so no request reaches a stopped directory) and wait.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,10 +13,12 @@ from suite_common.web import METRICS, web_app
 from scim_edge.adapters.directory_client import DirectoryClient
 from scim_edge.config import Settings
 from scim_edge.http import observability, routes
-from scim_edge.http.context import DIRECTORY, SETTINGS
+from scim_edge.http.context import DIRECTORY, RECORDER, SETTINGS
 from scim_edge.http.middleware import scim_errors
 from scim_edge.http.rate_limit import TokenBuckets, rate_limit_middleware
+from scim_edge.http.request_log import record_requests
 from scim_edge.http.responses import scim_json
+from scim_edge.provisioning_log.recorder import RecorderMetrics, RequestLogRecorder
 
 
 def _scim_json(body: Any, status: int) -> web.Response:
@@ -33,7 +36,8 @@ def build_app(settings: Settings) -> web.Application:
     app = web_app(
         health=DependencyHealth({"directory": directory_serving}),
         route_template=observability.route_template,
-        middlewares=[observability.recognise_idp, scim_errors, limiter],
+        # The provisioning log sits outside the SCIM error middleware, so it sees error answers too.
+        middlewares=[record_requests, observability.recognise_idp, scim_errors, limiter],
         log_fields=observability.log_fields,
         json_response=_scim_json,
         client_max_size=settings.max_body_bytes + 1,
@@ -48,6 +52,29 @@ def build_app(settings: Settings) -> web.Application:
         await client.close()
 
     app.cleanup_ctx.append(directory_ctx)
+
+    async def request_log_ctx(app: web.Application) -> AsyncIterator[None]:
+        if not settings.request_log_enabled:
+            yield
+            return
+        recorder = RequestLogRecorder(
+            app[DIRECTORY].channel,
+            RecorderMetrics(app[METRICS].registry),
+            capacity=settings.request_log_queue,
+            batch_size=settings.request_log_batch,
+            body_max_bytes=settings.request_log_body_max_bytes,
+            parse_limit=settings.request_log_parse_limit,
+            rpc_timeout_s=5.0,
+            linger_s=settings.request_log_linger_s,
+            max_queued_bytes=settings.request_log_queue_bytes,
+        )
+        app[RECORDER] = recorder
+        task = asyncio.create_task(recorder.run())
+        yield
+        # Cleanup runs in reverse: the log is flushed before the directory channel closes.
+        await recorder.stop(task, settings.shutdown_grace_s)
+
+    app.cleanup_ctx.append(request_log_ctx)
     app.router.add_route("*", "/scim/v2/{connection_id}", routes.dispatch)
     app.router.add_route("*", "/scim/v2/{connection_id}/{tail:.*}", routes.dispatch)
     app.router.add_route("*", "/{tail:.*}", routes.not_found)

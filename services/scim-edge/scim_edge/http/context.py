@@ -9,6 +9,7 @@ from scim_core import errors
 
 from scim_edge.adapters.directory_client import DirectoryClient
 from scim_edge.config import Settings
+from scim_edge.provisioning_log.recorder import RequestLogRecorder
 
 SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY = web.AppKey("directory", DirectoryClient)
@@ -20,6 +21,9 @@ CLIENT_IDP = web.RequestKey("client_idp", str)
 PROFILE = web.RequestKey("profile", str)
 # Longer credentials are refused at once (still a SCIM 401): gRPC caps a metadata value at 16 KiB.
 MAX_CREDENTIAL_CHARS = 8 * 1024
+# The request body as read (for the provisioning log, which redacts it off the request path).
+RAW_BODY = web.RequestKey("raw_body", bytes)
+RECORDER = web.AppKey("request_log_recorder", RequestLogRecorder)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from aiohttp import web
 from scim_core import errors
 from suite_common import jsonutil
 
+from scim_edge.http.context import RAW_BODY
+
 # SCIM documents nest a few levels (a PATCH value inside an operation inside the request); orjson parses
 # up to 1024 levels but serialises only up to 254, so a deeper body would parse here and then fail with a
 # 500 when forwarded. Anything deeper than this is refused as invalid syntax.
@@ -32,10 +34,12 @@ async def read_json(request: web.Request, max_bytes: int) -> Any:
         raw += chunk
         if len(raw) > max_bytes:
             raise errors.PayloadTooLarge(f"request body exceeds {max_bytes} bytes")
-    if not raw.strip():
+    data = bytes(raw)
+    request[RAW_BODY] = data
+    if not data.strip():
         raise errors.InvalidSyntax("request body is empty")
     try:
-        body = jsonutil.loads(bytes(raw))
+        body = jsonutil.loads(data)
     except jsonutil.JSONDecodeError as exc:
         raise errors.InvalidSyntax("request body is not valid JSON") from exc
     _check_storable(body)

@@ -1,0 +1,1 @@
+"""The admin console: a server-rendered web UI over the DirectoryAdmin and PortalAdmin gRPC APIs."""

@@ -1,0 +1,161 @@
+"""People and groups of one portal (searchable, keyset-paged), a group's members, and a person's page
+with their account and one timeline of SCIM requests, directory events and portal actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from scimsuite.console.v1 import console_pb2
+from scimsuite.portal.v1 import portal_pb2
+from suite_common import jsonutil
+
+from admin_console.adapters.backend import NotFound
+from admin_console.entrypoints.http.context import BACKEND, connected_portal, name_of
+from admin_console.entrypoints.http.render import page
+
+PAGE = 50
+TIMELINE = 100
+
+
+async def people(request: web.Request) -> web.Response:
+    backend = request.app[BACKEND]
+    p, connection = await connected_portal(request)
+    q = request.query.get("q", "").strip()[:300]
+    reply = await backend.call(
+        backend.console.ListPeople,
+        console_pb2.ListPeopleRequest(
+            connection_id=connection.id, query=q, after=request.query.get("after", "")[:300], limit=PAGE
+        ),
+    )
+    return page(
+        request,
+        "people.html",
+        {
+            "p": p,
+            "portal_name": name_of(p),
+            "people": list(reply.people),
+            "q": q,
+            "next_after": reply.next_after,
+        },
+    )
+
+
+async def groups(request: web.Request) -> web.Response:
+    backend = request.app[BACKEND]
+    p, connection = await connected_portal(request)
+    q = request.query.get("q", "").strip()[:300]
+    reply = await backend.call(
+        backend.console.ListGroupsPage,
+        console_pb2.ListGroupsPageRequest(
+            connection_id=connection.id, query=q, after=request.query.get("after", "")[:300], limit=PAGE
+        ),
+    )
+    return page(
+        request,
+        "groups.html",
+        {
+            "p": p,
+            "portal_name": name_of(p),
+            "groups": list(reply.groups),
+            "q": q,
+            "next_after": reply.next_after,
+        },
+    )
+
+
+async def group(request: web.Request) -> web.Response:
+    backend = request.app[BACKEND]
+    p, connection = await connected_portal(request)
+    reply = await backend.call(
+        backend.console.ListMembers,
+        console_pb2.ListMembersRequest(
+            connection_id=connection.id,
+            group_id=request.match_info["group"],
+            after=request.query.get("after", "")[:100],
+            limit=PAGE,
+        ),
+    )
+    return page(
+        request,
+        "group.html",
+        {
+            "p": p,
+            "portal_name": name_of(p),
+            "group": reply.group,
+            "members": list(reply.members),
+            "next_after": reply.next_after,
+        },
+    )
+
+
+@dataclass
+class TimelineItem:
+    at: str
+    request: console_pb2.LogEntry | None = None
+    actions: list[portal_pb2.AuditEntry] = field(default_factory=list)
+
+
+def timeline(entries: list[console_pb2.LogEntry], audit: list[portal_pb2.AuditEntry]) -> list[TimelineItem]:
+    """One list, newest first: each SCIM request with the directory events and portal actions it caused
+    (linked by request id); actions whose request is not in the log stand alone."""
+    by_request: dict[str, TimelineItem] = {}
+    items: list[TimelineItem] = []
+    for e in entries:
+        item = TimelineItem(at=e.at, request=e)
+        items.append(item)
+        if e.request_id:
+            by_request.setdefault(e.request_id, item)
+    for a in audit:
+        owner = by_request.get(a.request_id) if a.request_id else None
+        if owner is not None:
+            owner.actions.append(a)
+        else:
+            items.append(TimelineItem(at=a.at, actions=[a]))
+    items.sort(key=lambda i: i.at, reverse=True)
+    return items
+
+
+async def person(request: web.Request) -> web.Response:
+    backend = request.app[BACKEND]
+    p, connection = await connected_portal(request)
+    user = await backend.call(
+        backend.console.GetPerson,
+        console_pb2.GetPersonRequest(connection_id=connection.id, user_id=request.match_info["user"]),
+    )
+    try:
+        account: portal_pb2.Account | None = await backend.call(
+            backend.console_portal.GetAccount,
+            console_pb2.GetAccountRequest(workspace_id=p.workspace.id, portal=p.portal, user_id=user.id),
+        )
+    except NotFound:
+        account = None
+    seen: dict[int, console_pb2.LogEntry] = {}
+    for ref in (user.id, user.user_name):
+        reply = await backend.call(
+            backend.console.ListRequestLog,
+            console_pb2.ListRequestLogRequest(connection_id=connection.id, user=ref, limit=TIMELINE),
+        )
+        seen.update({e.id: e for e in reply.entries})
+    audit = await backend.call(
+        backend.portal.QueryAudit,
+        portal_pb2.QueryAuditRequest(workspace_id=p.workspace.id, user_name=user.user_name, limit=TIMELINE),
+    )
+    actions = [a for a in audit.entries if a.portal == p.portal and (not a.user_id or a.user_id == user.id)]
+    entries = sorted(seen.values(), key=lambda e: e.id, reverse=True)[:TIMELINE]
+    metadata: Any = jsonutil.loads(account.metadata_json) if account and account.metadata_json else {}
+    resource = jsonutil.dumps(jsonutil.loads(user.resource_json)).decode() if user.resource_json else "{}"
+    return page(
+        request,
+        "person.html",
+        {
+            "p": p,
+            "portal_name": name_of(p),
+            "user": user,
+            "account": account,
+            "metadata": metadata,
+            "resource": resource,
+            "timeline": timeline(entries, actions),
+        },
+    )

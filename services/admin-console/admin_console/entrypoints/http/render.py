@@ -1,0 +1,52 @@
+"""Rendering a page with what every template needs (the session, its CSRF token, the notice)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from admin_console.entrypoints.http.context import SESSION
+
+# Notices after a redirect are keys, never free text from the URL.
+NOTICES = {
+    "workspace-created": "Workspace created.",
+    "token-rotated": "Token rotated.",
+    "tokens-revoked": "Tokens revoked: the IdP can no longer reach this portal until you rotate a new token.",
+    "scim-disabled": "SCIM disabled: the IdP can no longer reach this portal.",
+    "behaviour-saved": (
+        "Behaviour saved. It applies to future events; accounts already provisioned keep theirs."
+    ),
+    "role-mapped": "Role mapping saved.",
+    "attribute-mapped": "Attribute mapping saved.",
+    "attribute-removed": "Attribute mapping removed.",
+    "policy-added": "Policy added.",
+    "policy-removed": "Policy removed.",
+    "device-added": "Device added.",
+    "device-updated": "Device updated.",
+    "device-removed": "Device removed.",
+    "dead-letter-replayed": "Event replayed and applied.",
+}
+
+
+def page(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    session = request.get(SESSION)
+    return aiohttp_jinja2.render_template(
+        template,
+        request,
+        {
+            "session": session,
+            "csrf": session.csrf if session else "",
+            "notice": NOTICES.get(request.query.get("notice", ""), ""),
+            "errors": {},
+            **context,
+        },
+        status=status,
+    )
+
+
+def redirect(location: str, notice: str = "") -> web.HTTPSeeOther:
+    if notice:
+        location += ("&" if "?" in location else "?") + f"notice={notice}"
+    return web.HTTPSeeOther(location)
