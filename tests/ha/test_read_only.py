@@ -53,6 +53,18 @@ async def test_a_pooled_connection_on_a_node_turned_read_only_is_discarded(own_p
         await admin.execute("ALTER SYSTEM SET default_transaction_read_only = on")
         await admin.execute("SELECT pg_reload_conf()")
 
+        # pg_reload_conf() only signals the postmaster, which re-reads the file and signals every backend
+        # when it next runs: on a busy box that can come after our next statement. A new session inherits
+        # the postmaster's settings, so once one sees the node read-only, every backend has been told.
+        async def postmaster_reloaded() -> None:
+            probe = await asyncpg.connect(own_postgres)
+            try:
+                assert await probe.fetchval("SHOW default_transaction_read_only") == "on"
+            finally:
+                await probe.close()
+
+        await assert_eventually(postmaster_reloaded, timeout=15, interval=0.05)
+
         # PostgreSQL reports the changed setting to a session with its next answer. Until then a write on
         # it is refused by the server (read-only transaction); after it, the pool discards the connection
         # on acquire, and a new one is refused by target_session_attrs=read-write. No write succeeds.

@@ -20,8 +20,9 @@ SERVER_OPTIONS = (
     ("grpc.max_connection_age_ms", 300_000),
     ("grpc.max_connection_age_grace_ms", 30_000),
     # The edge pings idle connections every 20 s; gRPC's default 5-minute minimum would answer that with
-    # GOAWAY "too_many_pings" and the next request would fail with 503.
-    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    # GOAWAY "too_many_pings" and the next request would fail with 503. (The key is the string behind
+    # GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS; gRPC ignores unknown keys silently.)
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
     # A group of 100,000 members is ~10 MB of JSON; gRPC's 4 MB default would refuse to send it.
     ("grpc.max_send_message_length", 128 * 1024 * 1024),

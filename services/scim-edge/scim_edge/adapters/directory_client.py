@@ -30,19 +30,21 @@ SERVICE_CONFIG = json.dumps(
 _UNAVAILABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
 
 
+CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
+    # Idle connections are pinged so a dead directory is noticed before a request needs it; the directory
+    # permits this period (directory.entrypoints.grpc_servers.SERVER_OPTIONS).
+    ("grpc.keepalive_time_ms", 20000),
+    # Large groups come back whole on GET (~10 MB at 100,000 members); 4 MB is gRPC's default.
+    ("grpc.max_receive_message_length", 128 * 1024 * 1024),
+    ("grpc.max_send_message_length", 128 * 1024 * 1024),
+    ("grpc.enable_retries", 1),
+    ("grpc.service_config", SERVICE_CONFIG),
+]
+
+
 class DirectoryClient:
     def __init__(self, address: str, timeout_s: float) -> None:
-        self.channel = grpc.aio.insecure_channel(
-            address,
-            options=[
-                ("grpc.keepalive_time_ms", 20000),
-                # Large groups come back whole on GET (~10 MB at 100,000 members); 4 MB is gRPC's default.
-                ("grpc.max_receive_message_length", 128 * 1024 * 1024),
-                ("grpc.max_send_message_length", 128 * 1024 * 1024),
-                ("grpc.enable_retries", 1),
-                ("grpc.service_config", SERVICE_CONFIG),
-            ],
-        )
+        self.channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         self.stub = directory_pb2_grpc.DirectoryServiceStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
         self.timeout_s = timeout_s
