@@ -37,7 +37,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy libs/scim_core/scim_core libs/suite_common/suite_common services/scim-edge/scim_edge \
-	    services/directory/directory services/portal-actions/portal_actions tools/scimctl/scimctl tools/devstack/devstack
+	    services/directory/directory services/portal-actions/portal_actions \
+	    services/security-events/security_events tools/scimctl/scimctl tools/devstack/devstack
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
