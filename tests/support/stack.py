@@ -12,6 +12,7 @@ import asyncpg
 from devstack.services import ServiceProcess, wait_grpc_serving, wait_http_port
 from directory.bootstrap import MIGRATIONS as DIRECTORY_MIGRATIONS
 from portal_actions.bootstrap import MIGRATIONS as PORTAL_MIGRATIONS
+from security_events.bootstrap import MIGRATIONS as SECURITY_EVENTS_MIGRATIONS
 from suite_common.embedded.processes import free_port
 from suite_common.migrations import apply_migrations
 
@@ -21,6 +22,7 @@ async def migrate(dsn: str) -> None:
     try:
         await apply_migrations(conn, DIRECTORY_MIGRATIONS, "directory")
         await apply_migrations(conn, PORTAL_MIGRATIONS, "portal")
+        await apply_migrations(conn, SECURITY_EVENTS_MIGRATIONS, "security_events")
     finally:
         await conn.close()
 
@@ -40,6 +42,9 @@ class Stack:
     directory_addrs: list[str] = field(default_factory=list)
     portal_addrs: list[str] = field(default_factory=list)
     edge_urls: list[str] = field(default_factory=list)
+    # security-events (issue 15): one process, started with the rest; tests may kill and restart it.
+    security_events: ServiceProcess | None = None
+    security_events_addr: str = ""
 
     @property
     def edge_url(self) -> str:
@@ -95,6 +100,22 @@ class Stack:
             self.portals.append(p)
             self.directory_addrs.append(daddr)
             self.portal_addrs.append(paddr)
+        self.security_events_addr = f"127.0.0.1:{free_port()}"
+        self.security_events = ServiceProcess(
+            "security-events",
+            {
+                **self._common(),
+                "SECURITY_EVENTS_GRPC_LISTEN": self.security_events_addr,
+                "SCIM_PUBLIC_BASE_URL": "http://scim.test",
+                "SECURITY_EVENTS_KEY_SECRET": secrets.token_urlsafe(32),
+                "SECURITY_EVENTS_ALLOW_INSECURE_RECEIVERS": "true",  # loopback receivers in the tests
+                "SECURITY_EVENTS_RETRY_BASE_SECONDS": "0.1",
+                "SECURITY_EVENTS_RETRY_MAX_SECONDS": "1",
+                **self.extra_env,
+            },
+            self.log_dir / "security-events.log",
+        )
+        self.security_events.start()
         for i in range(self.replicas):
             port = free_port()
             e = ServiceProcess(
@@ -103,6 +124,7 @@ class Stack:
                     **self.extra_env,
                     "EDGE_PORT": str(port),
                     "DIRECTORY_ADDR": self.directory_target,
+                    "SECURITY_EVENTS_ADDR": self.security_events_addr,
                     "LOG_LEVEL": "INFO",
                 },
                 self.log_dir / f"scim-edge-{i}.log",
@@ -110,7 +132,7 @@ class Stack:
             e.start()
             self.edges.append(e)
             self.edge_urls.append(f"http://127.0.0.1:{port}")
-        for addr in self.directory_addrs + self.portal_addrs:
+        for addr in [*self.directory_addrs, *self.portal_addrs, self.security_events_addr]:
             if not wait_grpc_serving(addr, 30):
                 raise RuntimeError(f"{addr} not serving; logs in {self.log_dir}")
         for url in self.edge_urls:
@@ -121,6 +143,8 @@ class Stack:
     def stop(self) -> None:
         for svc in self.edges + self.portals + self.directories:
             svc.terminate()
+        if self.security_events is not None:
+            self.security_events.terminate()
 
     def logs(self) -> str:
         return "\n".join(f"== {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))

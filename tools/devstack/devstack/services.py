@@ -19,6 +19,7 @@ MODULES = {
     "directory": "directory.main",
     "portal-actions": "portal_actions.main",
     "scim-edge": "scim_edge.main",
+    "security-events": "security_events.main",
 }
 
 

@@ -1,0 +1,188 @@
+"""A SET receiver for the tests (issue 15): verifies every SET against the stream's JWKS on the edge and
+against RFC 9967, and records what it received. It serves RFC 8935 push on loopback, or polls (RFC 8936).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import grpc
+import jwt
+from aiohttp import web
+from jwt import PyJWK
+from scimsuite.events_out.v1 import events_out_pb2 as pb
+from scimsuite.events_out.v1 import events_out_pb2_grpc
+
+from tests.support.stack import Stack
+
+PROV = "urn:ietf:params:scim:event:prov:"
+PAYLOAD_EVENTS = {f"{PROV}{op}:{v}" for op in ("create", "patch", "put") for v in ("full", "notice")}
+EMPTY_EVENTS = {f"{PROV}delete", f"{PROV}activate", f"{PROV}deactivate"}
+_VERSION = re.compile(r'^W/"(\d+)"$')
+
+
+def check_set_claims(claims: dict[str, Any], issuer: str, audience: str) -> None:
+    """RFC 8417 §2.2 and RFC 9967 §2.1-§2.4, as a receiver checks them."""
+    assert "sub" not in claims, "RFC 9967 §2.1: never `sub`"
+    assert claims["iss"] == issuer and claims["aud"] == audience
+    assert isinstance(claims["iat"], int) and isinstance(claims["jti"], str) and claims["jti"]
+    assert isinstance(claims["txn"], str) and claims["txn"]
+    sub = claims["sub_id"]
+    assert sub["format"] == "scim" and re.fullmatch(r"/(Users|Groups)/[0-9a-f-]{36}", sub["uri"]), sub
+    assert claims["events"], "at least one event"
+    for uri, payload in claims["events"].items():
+        if uri in EMPTY_EVENTS:
+            assert payload == {}, (uri, payload)
+            continue
+        assert uri in PAYLOAD_EVENTS, uri
+        assert ("data" in payload) != ("attributes" in payload), "exactly one of data / attributes"
+        assert ("data" in payload) == uri.endswith(":full")
+        assert _VERSION.match(payload["version"]), payload
+        if "data" in payload:
+            assert payload["data"]["id"] == sub["uri"].rsplit("/", 1)[1]
+            assert payload["data"]["meta"]["location"] == f"{issuer}{sub['uri']}"
+        else:
+            assert all(isinstance(a, str) for a in payload["attributes"])
+
+
+def version_of(claims: dict[str, Any]) -> int | None:
+    for payload in claims["events"].values():
+        if "version" in payload:
+            m = _VERSION.match(payload["version"])
+            return int(m.group(1)) if m else None
+    return None
+
+
+@dataclass
+class Verifier:
+    http: aiohttp.ClientSession
+    jwks_url: str
+    keys: dict[str, PyJWK] = field(default_factory=dict)
+
+    async def _refresh(self) -> None:
+        async with self.http.get(self.jwks_url) as resp:
+            assert resp.status == 200, await resp.text()
+            assert resp.content_type == "application/jwk-set+json"
+            doc = json.loads(await resp.read())
+        self.keys = {k["kid"]: PyJWK(k) for k in doc["keys"]}
+
+    async def verify(self, token: str, issuer: str, audience: str) -> dict[str, Any]:
+        header = jwt.get_unverified_header(token)
+        assert header["typ"] == "secevent+jwt", header
+        if header["kid"] not in self.keys:
+            await self._refresh()
+        key = self.keys[header["kid"]]
+        claims: dict[str, Any] = jwt.decode(
+            token, key.key, algorithms=[header["alg"]], audience=audience, issuer=issuer
+        )
+        check_set_claims(claims, issuer, audience)
+        return claims
+
+
+@dataclass
+class Received:
+    """What a receiver got, in arrival order; `by_subject` keeps each subject's order."""
+
+    sets: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, claims: dict[str, Any]) -> None:
+        self.sets.append(claims)
+
+    def by_subject(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for c in self.sets:
+            out.setdefault(c["sub_id"]["uri"], []).append(c)
+        return out
+
+    def txns(self) -> list[str]:
+        return [c["txn"] for c in self.sets]
+
+
+class PushReceiver:
+    """RFC 8935 receiver on loopback. `answers` scripts non-202 replies, consumed one per request."""
+
+    def __init__(self, verifier: Verifier, issuer: str, authorization: str) -> None:
+        self.verifier = verifier
+        self.issuer = issuer
+        self.authorization = authorization
+        self.audience = ""
+        self.received = Received()
+        self.requests = 0
+        self.answers: list[tuple[int, dict[str, str], bytes]] = []
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> PushReceiver:
+        app = web.Application()
+        app.router.add_post("/events", self._handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/events"
+        self.audience = self.audience or self.url
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        assert request.headers["Content-Type"] == "application/secevent+jwt"
+        assert request.headers.get("Authorization") == self.authorization
+        token = (await request.read()).decode()
+        if self.answers:
+            status, headers, body = self.answers.pop(0)
+            return web.Response(status=status, headers=headers, body=body)
+        try:
+            claims = await self.verifier.verify(token, self.issuer, self.audience)
+        except (AssertionError, jwt.PyJWTError, KeyError) as exc:
+            body = json.dumps({"err": "invalid_request", "description": repr(exc)[:300]})
+            return web.Response(status=400, text=body, content_type="application/json")
+        self.received.add(claims)
+        return web.Response(status=202)
+
+
+class StreamsAdmin:
+    """security-events' admin API with the stack's admin credential."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.md = (("x-admin-token", stack.admin_token),)
+        self.channel = grpc.aio.insecure_channel(stack.security_events_addr)
+        self.stub = events_out_pb2_grpc.SecurityEventsAdminStub(self.channel)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def create(self, workspace_id: str, portal: str, alg: str = "") -> pb.Stream:
+        return await self.stub.CreateStream(
+            pb.CreateStreamRequest(workspace_id=workspace_id, portal=portal, alg=alg), metadata=self.md
+        )
+
+    async def add_push(self, stream_id: str, url: str, authorization: str, events: list[str]) -> pb.Receiver:
+        reply = await self.stub.AddReceiver(
+            pb.AddReceiverRequest(
+                stream_id=stream_id,
+                delivery="push",
+                endpoint_url=url,
+                authorization=authorization,
+                events=events,
+            ),
+            metadata=self.md,
+        )
+        return reply.receiver
+
+    async def add_poll(self, stream_id: str, events: list[str]) -> tuple[pb.Receiver, str]:
+        reply = await self.stub.AddReceiver(
+            pb.AddReceiverRequest(stream_id=stream_id, delivery="poll", events=events), metadata=self.md
+        )
+        return reply.receiver, reply.poll_token
+
+    async def get(self, stream_id: str) -> pb.Stream:
+        return await self.stub.GetStream(pb.StreamRef(stream_id=stream_id), metadata=self.md)
