@@ -149,6 +149,42 @@ class PushReceiver:
         return web.Response(status=202)
 
 
+class PollReceiver:
+    """RFC 8936 receiver: each poll acknowledges what the previous one verified."""
+
+    def __init__(
+        self, http: aiohttp.ClientSession, edge_url: str, token: str, verifier: Verifier, issuer: str
+    ):
+        self.http = http
+        self.url = f"{edge_url}/scim-events/poll"
+        self.token = token
+        self.verifier = verifier
+        self.issuer = issuer
+        self.audience = ""
+        self.received = Received()
+        self.to_ack: list[str] = []
+
+    async def request(self, body: dict[str, Any], token: str | None = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self.token if token is None else token}"}
+        async with self.http.post(self.url, json=body, headers=headers) as resp:
+            return resp.status, await resp.json(content_type=None)
+
+    async def poll(self, max_events: int = 50, immediately: bool = True, ack: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {"ack": self.to_ack if ack else [], "returnImmediately": immediately}
+        body["maxEvents"] = max_events
+        status, doc = await self.request(body)
+        assert status == 200, doc
+        assert set(doc) == {"sets", "moreAvailable"}, doc
+        if ack:
+            self.to_ack = []
+        for jti, token in doc["sets"].items():
+            claims = await self.verifier.verify(token, self.issuer, self.audience)
+            assert claims["jti"] == jti
+            self.received.add(claims)
+            self.to_ack.append(jti)
+        return dict(doc)
+
+
 class StreamsAdmin:
     """security-events' admin API with the stack's admin credential."""
 
@@ -183,6 +219,12 @@ class StreamsAdmin:
             pb.AddReceiverRequest(stream_id=stream_id, delivery="poll", events=events), metadata=self.md
         )
         return reply.receiver, reply.poll_token
+
+    async def list_first(self, tenant: Any) -> pb.Stream:
+        reply = await self.stub.ListStreams(
+            pb.ListStreamsRequest(workspace_id=tenant.workspace_id), metadata=self.md
+        )
+        return reply.streams[0]
 
     async def get(self, stream_id: str) -> pb.Stream:
         return await self.stub.GetStream(pb.StreamRef(stream_id=stream_id), metadata=self.md)

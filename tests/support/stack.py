@@ -111,6 +111,8 @@ class Stack:
                 "SECURITY_EVENTS_ALLOW_INSECURE_RECEIVERS": "true",  # loopback receivers in the tests
                 "SECURITY_EVENTS_RETRY_BASE_SECONDS": "0.1",
                 "SECURITY_EVENTS_RETRY_MAX_SECONDS": "1",
+                "SECURITY_EVENTS_POLL_REDELIVER_SECONDS": "2",
+                "SECURITY_EVENTS_POLL_MAX_WAIT_SECONDS": "3",
                 **self.extra_env,
             },
             self.log_dir / "security-events.log",
