@@ -43,13 +43,22 @@ def _admin_token() -> str:
     return path.read_text().strip()
 
 
+def _secret(name: str) -> str:
+    """A local secret kept in `.run/` (mode 0600), made on first use."""
+    path = STATE / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _stop_orphans() -> None:
     pids_file = STATE / "pids.json"
     if not pids_file.exists():
         return
     for pid in json.loads(pids_file.read_text()).values():
         if is_alive(pid) and any(
-            m in cmdline(pid) for m in ("scim_edge", "directory.main", "portal_actions")
+            m in cmdline(pid) for m in ("scim_edge", "directory.main", "portal_actions", "security_events")
         ):
             print(f"stopping orphan service process {pid}")
             stop_pid(pid)
@@ -60,11 +69,13 @@ async def _migrate(dsn: str) -> None:
     import asyncpg
     from directory.bootstrap import MIGRATIONS as DIRECTORY_MIGRATIONS
     from portal_actions.bootstrap import MIGRATIONS as PORTAL_MIGRATIONS
+    from security_events.bootstrap import MIGRATIONS as SECURITY_EVENTS_MIGRATIONS
 
     conn = await asyncpg.connect(dsn)
     try:
         await apply_migrations(conn, DIRECTORY_MIGRATIONS, "directory")
         await apply_migrations(conn, PORTAL_MIGRATIONS, "portal")
+        await apply_migrations(conn, SECURITY_EVENTS_MIGRATIONS, "security_events")
     finally:
         await conn.close()
 
@@ -134,6 +145,7 @@ def main() -> None:
     edge_port = _port(int(os.environ.get("EDGE_PORT", "8080")))
     directory_addr = f"127.0.0.1:{_port(50051)}"
     portal_addr = f"127.0.0.1:{_port(50052)}"
+    security_events_addr = f"127.0.0.1:{_port(50053)}"
     public = os.environ.get("SCIM_PUBLIC_BASE_URL", f"http://127.0.0.1:{edge_port}")
     common = {
         "DATABASE_URL": database_url,
@@ -153,11 +165,24 @@ def main() -> None:
             "portal-actions", {**common, "PORTAL_GRPC_LISTEN": portal_addr}, logs / "portal-actions.log"
         ),
         ServiceProcess(
+            "security-events",
+            {
+                **common,
+                "SECURITY_EVENTS_GRPC_LISTEN": security_events_addr,
+                "SCIM_PUBLIC_BASE_URL": public,
+                "SECURITY_EVENTS_KEY_SECRET": _secret("security_events_key_secret"),
+                # Dev mode: receivers on http://127.0.0.1 are allowed; production requires https.
+                "SECURITY_EVENTS_ALLOW_INSECURE_RECEIVERS": "true",
+            },
+            logs / "security-events.log",
+        ),
+        ServiceProcess(
             "scim-edge",
             {
                 "EDGE_PORT": str(edge_port),
                 "EDGE_HOST": os.environ.get("EDGE_HOST", "127.0.0.1"),
                 "DIRECTORY_ADDR": directory_addr,
+                "SECURITY_EVENTS_ADDR": security_events_addr,
                 "PYTHONUNBUFFERED": "1",
             },
             logs / "scim-edge.log",
@@ -180,6 +205,7 @@ def main() -> None:
                 {
                     "directory_addr": directory_addr,
                     "portal_addr": portal_addr,
+                    "security_events_addr": security_events_addr,
                     "admin_token": token,
                     "edge_url": f"http://127.0.0.1:{edge_port}",
                 }
@@ -189,6 +215,7 @@ def main() -> None:
         ok = (
             wait_grpc_serving(directory_addr, 30)
             and wait_grpc_serving(portal_addr, 30)
+            and wait_grpc_serving(security_events_addr, 30)
             and wait_http_port(edge_port, 30)
         )
         if not ok:
