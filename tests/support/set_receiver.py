@@ -4,6 +4,7 @@ against RFC 9967, and records what it received. It serves RFC 8935 push on loopb
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass, field
@@ -101,6 +102,16 @@ class Received:
     def txns(self) -> list[str]:
         return [c["txn"] for c in self.sets]
 
+    def distinct(self) -> Received:
+        """Repeats dropped by `txn`, as RFC 9967 §2.2 lets a receiver do; a repeat must be the same SET."""
+        seen: dict[str, dict[str, Any]] = {}
+        for c in self.sets:
+            if c["txn"] in seen:
+                assert seen[c["txn"]]["jti"] == c["jti"], "a repeat is a resend, not a new SET"
+            else:
+                seen[c["txn"]] = c
+        return Received(list(seen.values()))
+
 
 class PushReceiver:
     """RFC 8935 receiver on loopback. `answers` scripts non-202 replies, consumed one per request."""
@@ -115,15 +126,21 @@ class PushReceiver:
         self.answers: list[tuple[int, dict[str, str], bytes]] = []
         self.runner: web.AppRunner | None = None
         self.url = ""
+        self.port = 0
+        # While set and not open, requests are held (a slow receiver); `held` counts those waiting.
+        self.gate: asyncio.Event | None = None
+        self.held = 0
 
-    async def start(self) -> PushReceiver:
+    async def start(self, port: int = 0) -> PushReceiver:
+        """Listen on loopback (again on the same port after `stop`, to play a receiver restart)."""
         app = web.Application()
         app.router.add_post("/events", self._handle)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        site = web.TCPSite(self.runner, "127.0.0.1", port, reuse_address=True)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = port
         self.url = f"http://127.0.0.1:{port}/events"
         self.audience = self.audience or self.url
         return self
@@ -137,6 +154,9 @@ class PushReceiver:
         assert request.headers["Content-Type"] == "application/secevent+jwt"
         assert request.headers.get("Authorization") == self.authorization
         token = (await request.read()).decode()
+        if self.gate is not None and not self.gate.is_set():
+            self.held += 1
+            await self.gate.wait()
         if self.answers:
             status, headers, body = self.answers.pop(0)
             return web.Response(status=status, headers=headers, body=body)

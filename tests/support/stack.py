@@ -113,6 +113,8 @@ class Stack:
                 "SECURITY_EVENTS_RETRY_MAX_SECONDS": "1",
                 "SECURITY_EVENTS_POLL_REDELIVER_SECONDS": "2",
                 "SECURITY_EVENTS_POLL_MAX_WAIT_SECONDS": "3",
+                "SECURITY_EVENTS_ACK_WAIT_SECONDS": "5",
+                "SECURITY_EVENTS_PUSH_TIMEOUT_SECONDS": "3",
                 **self.extra_env,
             },
             self.log_dir / "security-events.log",
