@@ -8,9 +8,6 @@ import logging
 from pathlib import Path
 
 import asyncpg
-import grpc
-from grpc_health.v1 import health_pb2_grpc
-from scimsuite.events_out.v1 import events_out_pb2_grpc
 from suite_common.health import LIVENESS, NOT_SERVING, SERVING, HealthServicer
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import apply_migrations
@@ -25,6 +22,7 @@ from security_events.adapters.postgres.notify import SetsListener
 from security_events.config import Settings
 from security_events.domain.key_encryption import Sealer
 from security_events.entrypoints.grpc_admin import SecurityEventsAdminServicer
+from security_events.entrypoints.grpc_servers import GrpcServers
 from security_events.entrypoints.grpc_transmitter import SetTransmitterServicer
 from security_events.metrics import SetMetrics
 from security_events.service_layer.admin import StreamAdmin
@@ -95,22 +93,21 @@ class SecurityEventsApp:
             poller.notify()
 
         listener = SetsListener(s.database_url, new_sets)
-        server = grpc.aio.server(interceptors=[GrpcServerMetrics(self.registry)])
         health = HealthServicer()
-        events_out_pb2_grpc.add_SecurityEventsAdminServicer_to_server(
-            SecurityEventsAdminServicer(admin, s.admin_token), server
+        servers = GrpcServers(
+            [GrpcServerMetrics(self.registry)],
+            SecurityEventsAdminServicer(admin, s.admin_token),
+            SetTransmitterServicer(admin, poller),
+            health,
+            separate_admin=bool(s.admin_listen),
         )
-        events_out_pb2_grpc.add_SetTransmitterServicer_to_server(
-            SetTransmitterServicer(admin, poller), server
-        )
-        health_pb2_grpc.add_HealthServicer_to_server(health, server)
-        server.add_insecure_port(s.grpc_listen)
+        servers.bind(s.grpc_listen, s.admin_listen)
         metrics_server = MetricsServer(self.registry, listen_host(s.grpc_listen), s.metrics_port)
         await metrics_server.start()
-        await server.start()
+        await servers.start()
         nc = await connect_forever(s.nats_url, self._stop, "security-events")
         if nc is None:
-            await server.stop(0)
+            await servers.stop(0)
             await pool.close()
             await metrics_server.close()
             return
@@ -119,11 +116,11 @@ class SecurityEventsApp:
             nc,
             names=EventStreams(s.stream_name, s.events_subject_prefix),
             durable=s.consumer_name,
-            handler=builder.apply,
+            handler=builder.apply_group,
             batch=s.fetch_batch,
             max_deliveries=s.max_deliveries,
             ack_wait_s=s.ack_wait_s,
-            concurrency=max(s.db_pool_max // 2, 1),
+            groups=max(s.db_pool_max // 2, 1),
         )
         tasks = [
             asyncio.create_task(consumer.run()),
@@ -150,7 +147,7 @@ class SecurityEventsApp:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*tasks), s.shutdown_grace_s)
             health_task.cancel()
-            await server.stop(s.shutdown_grace_s)
+            await servers.stop(s.shutdown_grace_s)
             try:
                 await asyncio.wait_for(nc.drain(), s.shutdown_grace_s)
             except Exception:

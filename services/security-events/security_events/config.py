@@ -13,6 +13,9 @@ class Settings:
     database_url: str
     nats_url: str
     grpc_listen: str
+    # Set: SecurityEventsAdmin listens here alone, apart from the SetTransmitter API the edge calls, so a
+    # NetworkPolicy can keep the admin API away from the SCIM side. Empty (local runs, tests): one port.
+    admin_listen: str
     admin_token: str
     metrics_port: int
     db_pool_min: int
@@ -46,6 +49,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=env_str(env, "DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/scim"),
         nats_url=env_str(env, "NATS_URL", "nats://127.0.0.1:14222"),
         grpc_listen=env_str(env, "SECURITY_EVENTS_GRPC_LISTEN", "127.0.0.1:50053"),
+        admin_listen=env_str(env, "SECURITY_EVENTS_ADMIN_LISTEN", ""),
         admin_token=env_str(env, "ADMIN_TOKEN", ""),
         metrics_port=env_int(env, "SECURITY_EVENTS_METRICS_PORT", 0),
         db_pool_min=env_int(env, "SECURITY_EVENTS_DB_POOL_MIN", 2),

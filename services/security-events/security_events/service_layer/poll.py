@@ -1,4 +1,5 @@
-"""Poll delivery (RFC 8936 §2): a receiver acknowledges and reports errors, then takes pending SETs.
+"""Poll delivery (RFC 8936 §2): a receiver acknowledges and reports errors, then takes pending SETs
+(the oldest SET of each subject: a subject's next one follows once this one is acknowledged).
 
 A SET handed out and not acknowledged within `redeliver_s` is handed out again (§2.4: the transmitter
 keeps a SET until it is acknowledged). A long poll (`returnImmediately: false`) waits for new SETs at most

@@ -1,11 +1,14 @@
 """This service's own durable pull consumer on the directory's event stream.
 
-Same contract as portal-actions' consumer: a message is acked only after its SETs and its id commit in one
-transaction; a database outage naks without counting towards giving up; an event that arrives before its
-predecessor is put back until the predecessor is consumed, unless its resource has made no progress for
-`order_wait_s` (the predecessor aged out of the stream, or predates this service): then it is applied
-regardless. An event that keeps failing on its own account is terminated after `max_deliveries` with the
-error logged, so it never blocks the stream.
+Same contract as portal-actions' consumer: a message is acked only after its SETs and its id commit; a
+database outage naks without counting towards giving up; an event that arrives before its predecessor is
+put back until the predecessor is consumed, unless its resource has made no progress for `order_wait_s`
+(the predecessor aged out of the stream, or predates this service): then it is consumed regardless. An
+event that keeps failing on its own account is terminated after `max_deliveries` with the error logged, so
+it never blocks the stream.
+
+A fetched batch is split by resource into `groups` groups, each consumed in one transaction side by side
+(service_layer.build): a resource's events stay in one group, in version order.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from suite_common import streams
 from suite_common.pg import CONNECTION_ERRORS
 
 from security_events.domain.directory_event import DirectoryEvent
-from security_events.service_layer.build import PredecessorPending
+from security_events.service_layer.build import CONSUMED, WAITING, ConsumedElsewhere, Outcome
 
 log = logging.getLogger(__name__)
-Handler = Callable[[bytes, bool], Awaitable[None]]
+# The group did not commit, through no fault of its events: they all come back.
+_REDELIVER: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, ConsumedElsewhere)
+Handler = Callable[[list[tuple[bytes, bool]]], Awaitable[list[Outcome]]]
 
 
 class EventConsumer:
@@ -41,7 +46,7 @@ class EventConsumer:
         batch: int,
         max_deliveries: int,
         ack_wait_s: float,
-        concurrency: int,
+        groups: int,
     ) -> None:
         self.nc = nc
         self.names = names
@@ -50,7 +55,7 @@ class EventConsumer:
         self.batch = batch
         self.max_deliveries = max_deliveries
         self.ack_wait_s = ack_wait_s
-        self.limit = asyncio.Semaphore(concurrency)
+        self.groups = max(groups, 1)
         self.order_wait_s = max(30.0, 2 * ack_wait_s)
         self._stopping = asyncio.Event()
         # stream sequence -> (since when its resource has not advanced, the version seen then)
@@ -102,12 +107,12 @@ class EventConsumer:
                 log.warning("fetch failed", extra={"error": str(exc)})
                 await asyncio.sleep(0.5)
                 continue
-            await asyncio.gather(*(self._chain(chain) for chain in _chains(msgs)))
-
-    async def _chain(self, chain: list[Msg]) -> None:
-        for msg in chain:
-            async with self.limit:
-                await self._process(msg)
+            chains = _chains(msgs)
+            groups = [
+                [m for chain in chains[i :: self.groups] for m in chain]
+                for i in range(min(self.groups, len(chains)))
+            ]
+            await asyncio.gather(*(self._group(g) for g in groups))
 
     def _stalled_for(self, key: str, seen: int) -> float:
         now = asyncio.get_running_loop().time()
@@ -120,39 +125,48 @@ class EventConsumer:
         self._waiting[key] = (since, seen)
         return now - since
 
-    async def _process(self, msg: Msg) -> None:
-        key = str(msg.metadata.sequence.stream) if msg.metadata else msg.reply
+    async def _group(self, msgs: list[Msg]) -> None:
         try:
-            try:
-                await self.handler(msg.data, True)
-            except PredecessorPending as pending:
-                stalled = self._stalled_for(key, pending.seen)
-                if stalled < self.order_wait_s:
-                    with contextlib.suppress(Exception):
-                        await msg.nak(delay=min(0.2 + stalled / 5, 2.0))
-                    return
-                log.warning("predecessor never came; consuming out of order", extra={"error": str(pending)})
-                await self.handler(msg.data, False)
-        except CONNECTION_ERRORS as exc:
-            log.warning("dependency unavailable; event will be redelivered", extra={"error": str(exc)})
-            with contextlib.suppress(Exception):
-                await msg.nak(delay=1.0)
-            return
-        except Exception as exc:
-            deliveries = msg.metadata.num_delivered if msg.metadata else 1
-            if deliveries >= self.max_deliveries:
-                log.error("event given up", extra={"subject": msg.subject, "error": repr(exc)})
+            outcomes = await self.handler([(m.data, True) for m in msgs])
+        except _REDELIVER as exc:
+            log.warning("group not consumed; its events will be redelivered", extra={"error": str(exc)})
+            for msg in msgs:
                 with contextlib.suppress(Exception):
-                    await msg.term()
-                return
-            log.warning("event failed; will retry", extra={"error": repr(exc), "deliveries": deliveries})
-            with contextlib.suppress(Exception):
-                await msg.nak(delay=min(0.2 * 2**deliveries, 10.0))
+                    await msg.nak(delay=1.0)
             return
-        self._waiting.pop(key, None)
-        self.consumed_total += 1
+        for msg, outcome in zip(msgs, outcomes, strict=True):
+            await self._settle(msg, outcome)
+
+    async def _settle(self, msg: Msg, outcome: Outcome) -> None:
+        key = str(msg.metadata.sequence.stream) if msg.metadata else msg.reply
+        if outcome.kind == WAITING:
+            stalled = self._stalled_for(key, outcome.seen)
+            if stalled < self.order_wait_s:
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=min(0.2 + stalled / 5, 2.0))
+                return
+            log.warning("predecessor never came; consuming out of order", extra={"subject": msg.subject})
+            try:
+                (outcome,) = await self.handler([(msg.data, False)])
+            except _REDELIVER:
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=1.0)
+                return
+        if outcome.kind == CONSUMED:
+            self._waiting.pop(key, None)
+            self.consumed_total += 1
+            with contextlib.suppress(Exception):
+                await msg.ack()
+            return
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        if deliveries >= self.max_deliveries:
+            log.error("event given up", extra={"subject": msg.subject, "error": outcome.error})
+            with contextlib.suppress(Exception):
+                await msg.term()
+            return
+        log.warning("event failed; will retry", extra={"error": outcome.error, "deliveries": deliveries})
         with contextlib.suppress(Exception):
-            await msg.ack()
+            await msg.nak(delay=min(0.2 * 2**deliveries, 10.0))
 
 
 def _chains(msgs: list[Msg]) -> list[list[Msg]]:

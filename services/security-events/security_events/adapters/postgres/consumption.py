@@ -7,29 +7,42 @@ from typing import Any
 from security_events.adapters.postgres import Conn
 
 
-async def first_consumption(conn: Conn, event_id: str) -> bool:
-    """Record the event as consumed in the caller's transaction; False if it already was."""
-    status = await conn.execute(
-        "INSERT INTO security_events.consumed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING", event_id
+async def last_seen_many(conn: Conn, resource_ids: list[str]) -> dict[str, tuple[int, dict[str, Any] | None]]:
+    """`last_seen` for a group of resources, locked in one statement (in id order, so no deadlock)."""
+    rows = await conn.fetch(
+        "SELECT resource_id, version, state FROM security_events.resources"
+        " WHERE resource_id = ANY($1::uuid[]) ORDER BY resource_id FOR UPDATE",
+        resource_ids,
     )
-    return bool(status.endswith(" 1"))
+    return {str(r["resource_id"]): (int(r["version"]), r["state"]) for r in rows}
 
 
-async def last_seen(conn: Conn, resource_id: str) -> tuple[int, dict[str, Any] | None] | None:
-    """(version, state) of the resource as last consumed, locked until the transaction ends."""
-    row = await conn.fetchrow(
-        "SELECT version, state FROM security_events.resources WHERE resource_id = $1 FOR UPDATE", resource_id
+async def already_consumed(conn: Conn, event_ids: list[str]) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT event_id FROM security_events.consumed_events WHERE event_id = ANY($1::text[])", event_ids
     )
-    return None if row is None else (int(row["version"]), row["state"])
+    return {r["event_id"] for r in rows}
 
 
-async def remember(conn: Conn, resource_id: str, version: int, state: dict[str, Any] | None) -> None:
+async def record_consumed(conn: Conn, event_ids: list[str]) -> int:
+    """Record a group's events as consumed; returns how many were new."""
+    rows = await conn.fetch(
+        "INSERT INTO security_events.consumed_events (event_id) SELECT unnest($1::text[])"
+        " ON CONFLICT DO NOTHING RETURNING event_id",
+        event_ids,
+    )
+    return len(rows)
+
+
+async def remember_many(conn: Conn, states: dict[str, tuple[int, dict[str, Any] | None]]) -> None:
+    ids = list(states)
     await conn.execute(
         """
-        INSERT INTO security_events.resources (resource_id, version, state) VALUES ($1, $2, $3)
+        INSERT INTO security_events.resources (resource_id, version, state)
+        SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::jsonb[])
         ON CONFLICT (resource_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state
         """,
-        resource_id,
-        version,
-        state,
+        ids,
+        [states[i][0] for i in ids],
+        [states[i][1] for i in ids],
     )

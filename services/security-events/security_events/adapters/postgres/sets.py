@@ -26,20 +26,18 @@ class StoredSet:
     age_s: float
 
 
-async def insert(conn: Conn, receiver_id: str, jti: str, txn: str, subject: str, token: str) -> bool:
-    """Store a SET for a receiver; False if this change already has one for it (same `txn`)."""
-    status = await conn.execute(
+async def insert_many(conn: Conn, rows: list[tuple[str, str, str, str, str]]) -> list[str]:
+    """Store (receiver, jti, txn, subject, token) rows; returns the receivers of those newly stored."""
+    stored = await conn.fetch(
         """
-        INSERT INTO security_events.sets (receiver_id, jti, txn, subject, token) VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO security_events.sets (receiver_id, jti, txn, subject, token)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
         ON CONFLICT (receiver_id, txn) DO NOTHING
+        RETURNING receiver_id
         """,
-        receiver_id,
-        jti,
-        txn,
-        subject,
-        token,
+        *([r[i] for r in rows] for i in range(5)),
     )
-    return bool(status.endswith(" 1"))
+    return [str(r["receiver_id"]) for r in stored]
 
 
 def _stored(rows: list[asyncpg.Record]) -> list[StoredSet]:
@@ -149,13 +147,21 @@ async def dead(conn: Conn, seq: int, error: str) -> None:
 
 
 async def lease_for_poll(conn: Conn, receiver_id: str, limit: int, lease_s: float) -> list[StoredSet]:
-    """Hand out pending SETs not handed out within the redelivery window, oldest first."""
+    """Hand out the head SET of up to `limit` subjects, unless handed out within the redelivery window.
+
+    One SET per subject at a time, as for push: RFC 8936's `sets` is a JSON object, which carries no
+    order, so a subject's next SET is handed out only once the previous one is acknowledged (or refused).
+    """
     rows = await conn.fetch(
         """
         WITH due AS (
-            SELECT seq FROM security_events.sets
-             WHERE receiver_id = $1 AND state = 'pending' AND leased_until <= now()
-             ORDER BY seq
+            SELECT s.seq FROM security_events.sets s
+             WHERE s.receiver_id = $1 AND s.state = 'pending' AND s.leased_until <= now()
+               AND NOT EXISTS (
+                     SELECT 1 FROM security_events.sets p
+                      WHERE p.receiver_id = s.receiver_id AND p.subject = s.subject
+                        AND p.state = 'pending' AND p.seq < s.seq)
+             ORDER BY s.seq
              LIMIT $2
                FOR UPDATE SKIP LOCKED)
         UPDATE security_events.sets t SET leased_until = now() + $3, attempts = t.attempts + 1
@@ -171,6 +177,7 @@ async def lease_for_poll(conn: Conn, receiver_id: str, limit: int, lease_s: floa
 
 
 async def more_pending(conn: Conn, receiver_id: str) -> bool:
+    """Whether SETs wait beyond what was handed out (RFC 8936 `moreAvailable`)."""
     return bool(
         await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM security_events.sets"
