@@ -12,11 +12,16 @@ from suite_common.telemetry import setup_tracing
 
 from security_events.bootstrap import SecurityEventsApp, migrate
 from security_events.config import load_settings
+from security_events.domain.key_encryption import KeyEncryptionError, Sealer
 
 
 async def _serve() -> None:
     settings = load_settings()
     setup_logging("security-events", settings.log_level)
+    try:
+        Sealer(settings.key_encryption_secret)
+    except KeyEncryptionError as exc:
+        raise SystemExit(f"security-events: SECURITY_EVENTS_KEY_SECRET: {exc}") from None
     setup_tracing("security-events", environ())
     from suite_common.instrumentation import instrument_asyncpg, instrument_grpc_server
 
