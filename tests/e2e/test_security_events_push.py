@@ -166,6 +166,22 @@ async def test_rfc8935_errors_are_handled_as_the_rfc_says(
             await conn.close()
         assert [r["state"] for r in rows] == ["failed", "delivered"]
         assert rows[0]["last_error"] == "invalid_key: key expired"
+        rid = shown_receiver_id(await streams.get(stream.id))
+
+        async def metrics_show_it() -> None:
+            # The lag gauge is sampled from the database every 5 s; the counters move as deliveries do.
+            async with http.get(stack.security_events_metrics_url) as resp:
+                metrics = await resp.text()
+            mine = [line for line in metrics.splitlines() if rid in line and "_created" not in line]
+            for expected in (
+                f'security_events_sets_delivered_total{{receiver="{rid}"}} 1.0',
+                f'security_events_sets_failed_total{{err="invalid_key",receiver="{rid}"}} 1.0',
+                f'security_events_sets_retried_total{{receiver="{rid}"}} 3.0',
+                f'security_events_receiver_lag_seconds{{receiver="{rid}"}} 0.0',
+            ):
+                assert expected in mine, mine
+
+        await assert_eventually(metrics_show_it, timeout=20)
         assert rcv.requests == 5, "the refused SET is not sent again; the others are retried until accepted"
         assert [list(c["events"]) for c in rcv.received.sets] == [[f"{PROV}patch:notice"]]
     finally:

@@ -45,6 +45,7 @@ class Stack:
     # security-events (issue 15): one process, started with the rest; tests may kill and restart it.
     security_events: ServiceProcess | None = None
     security_events_addr: str = ""
+    security_events_metrics_url: str = ""
 
     @property
     def edge_url(self) -> str:
@@ -101,11 +102,14 @@ class Stack:
             self.directory_addrs.append(daddr)
             self.portal_addrs.append(paddr)
         self.security_events_addr = f"127.0.0.1:{free_port()}"
+        metrics_port = free_port()
+        self.security_events_metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         self.security_events = ServiceProcess(
             "security-events",
             {
                 **self._common(),
                 "SECURITY_EVENTS_GRPC_LISTEN": self.security_events_addr,
+                "SECURITY_EVENTS_METRICS_PORT": str(metrics_port),
                 "SCIM_PUBLIC_BASE_URL": "http://scim.test",
                 "SECURITY_EVENTS_KEY_SECRET": secrets.token_urlsafe(32),
                 "SECURITY_EVENTS_ALLOW_INSECURE_RECEIVERS": "true",  # loopback receivers in the tests

@@ -34,3 +34,8 @@ def test_backoff_grows_exponentially_and_is_capped() -> None:
     assert 0.25 <= delays[0] <= 0.5
     assert 8.0 <= delays[5] <= 16.0
     assert all(d <= 60.0 for d in delays) and delays[-1] >= 30.0
+
+
+def test_a_garbage_body_is_recorded_as_printable_text() -> None:
+    outcome = po.classify(500, b"\x00\xffgarbage\n")
+    assert outcome.kind == po.RETRY and outcome.description.isprintable() and "garbage" in outcome.description

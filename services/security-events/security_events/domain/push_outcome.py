@@ -59,7 +59,9 @@ def classify(status: int, body: bytes, retry_after_header: str | None = None) ->
         return Outcome(RETRY, "http_400", "400 without an RFC 8935 error body")
     if status == 429:
         return Outcome(RETRY, "http_429", "rate limited", retry_after(retry_after_header))
-    return Outcome(RETRY, f"http_{status}", body[:200].decode("utf-8", "replace"))
+    # Whatever the body holds (binary, control characters), the recorded text is printable.
+    text = body[:200].decode("utf-8", "replace")
+    return Outcome(RETRY, f"http_{status}", "".join(c if c.isprintable() else "?" for c in text))
 
 
 def backoff_s(attempts: int, base_s: float, max_s: float) -> float:

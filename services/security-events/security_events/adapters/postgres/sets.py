@@ -40,6 +40,11 @@ async def insert_many(conn: Conn, rows: list[tuple[str, str, str, str, str]]) ->
     return [str(r["receiver_id"]) for r in stored]
 
 
+def _text(error: str) -> str:
+    """An error as PostgreSQL text can hold it: receivers answer anything, NUL bytes included."""
+    return error.replace("\x00", "\\x00")[:1000]
+
+
 def _stored(rows: list[asyncpg.Record]) -> list[StoredSet]:
     return [
         StoredSet(r["seq"], r["jti"], r["txn"], r["token"], r["attempts"], float(r["age_s"])) for r in rows
@@ -106,7 +111,7 @@ async def failed(conn: Conn, receiver_id: str, jti: str, error: str) -> bool:
         """,
         receiver_id,
         jti,
-        error[:1000],
+        _text(error),
     )
     return bool(status.endswith(" 1"))
 
@@ -121,7 +126,7 @@ async def retry_later(conn: Conn, seq: int, delay_s: float, error: str) -> None:
         """,
         seq,
         timedelta(seconds=delay_s),
-        error[:1000],
+        _text(error),
     )
 
 
@@ -142,7 +147,7 @@ async def dead(conn: Conn, seq: int, error: str) -> None:
         "UPDATE security_events.sets SET state = 'dead', last_error = $2, leased_until = '-infinity'"
         " WHERE seq = $1 AND state = 'pending'",
         seq,
-        error[:1000],
+        _text(error),
     )
 
 
