@@ -132,8 +132,9 @@ async def test_rfc8935_errors_are_handled_as_the_rfc_says(
     unique: str,
     database_url: str,
 ) -> None:
-    """400 with an error body: recorded and not retried; 429: waits for Retry-After; 5xx and garbage:
-    retried until accepted. The next SET of the subject goes only after the previous one is settled."""
+    """400 with an error body: recorded and not retried; 429: waits for Retry-After; 5xx, garbage and a
+    connection closed mid-response: retried until accepted. The subject's next SET goes only after the
+    previous one is settled."""
     stream = await streams.create(tenant.workspace_id, "store")
     rcv = await _receiver(http, stack, stream, tenant)
     await streams.add_push(
@@ -144,11 +145,12 @@ async def test_rfc8935_errors_are_handled_as_the_rfc_says(
         (429, {"Retry-After": "1"}, b""),
         (503, {}, b"down"),
         (500, {}, b"\x00garbage"),
+        (0, {}, b""),  # closes the connection mid-response
     ]
     try:
         okta = Okta(ScimClient(http, stack.edge_url, tenant))
         uid = await okta.create_user(f"err.{unique}@okta.local")  # refused with invalid_key
-        await okta.set_active(uid, False)  # 429, 503, 500, then accepted
+        await okta.set_active(uid, False)  # 429, 503, 500, a closed connection, then accepted
 
         async def settled() -> None:
             shown = await streams.get(stream.id)
@@ -176,13 +178,13 @@ async def test_rfc8935_errors_are_handled_as_the_rfc_says(
             for expected in (
                 f'security_events_sets_delivered_total{{receiver="{rid}"}} 1.0',
                 f'security_events_sets_failed_total{{err="invalid_key",receiver="{rid}"}} 1.0',
-                f'security_events_sets_retried_total{{receiver="{rid}"}} 3.0',
+                f'security_events_sets_retried_total{{receiver="{rid}"}} 4.0',
                 f'security_events_receiver_lag_seconds{{receiver="{rid}"}} 0.0',
             ):
                 assert expected in mine, mine
 
         await assert_eventually(metrics_show_it, timeout=20)
-        assert rcv.requests == 5, "the refused SET is not sent again; the others are retried until accepted"
+        assert rcv.requests == 6, "the refused SET is not sent again; the others are retried until accepted"
         assert [list(c["events"]) for c in rcv.received.sets] == [[f"{PROV}patch:notice"]]
     finally:
         await rcv.stop()

@@ -114,7 +114,8 @@ class Received:
 
 
 class PushReceiver:
-    """RFC 8935 receiver on loopback. `answers` scripts non-202 replies, consumed one per request."""
+    """RFC 8935 receiver on loopback. `answers` scripts non-202 replies, consumed one per request
+    (status 0: the connection closes mid-response)."""
 
     def __init__(self, verifier: Verifier, issuer: str, authorization: str) -> None:
         self.verifier = verifier
@@ -159,6 +160,11 @@ class PushReceiver:
             await self.gate.wait()
         if self.answers:
             status, headers, body = self.answers.pop(0)
+            if status == 0:  # scripted: close the connection mid-response, a status line half sent
+                assert request.transport is not None
+                request.transport.write(b"HTTP/1.1 20")
+                request.transport.close()
+                raise web.HTTPException()  # never answered: the connection is already gone
             return web.Response(status=status, headers=headers, body=body)
         try:
             claims = await self.verifier.verify(token, self.issuer, self.audience)
