@@ -12,6 +12,7 @@ import asyncpg
 import jwt
 import pytest_asyncio
 from scimsuite.events.v1 import events_pb2
+from security_events.adapters.postgres import consumption, sets
 from security_events.adapters.postgres.keys import KeyStore
 from security_events.domain.key_encryption import Sealer
 from security_events.metrics import SetMetrics
@@ -126,3 +127,27 @@ async def test_a_receiver_that_never_answers_is_dead_lettered_after_its_bound(po
     labels = {"receiver": receiver_id}
     assert registry.get_sample_value("security_events_sets_dead_total", labels) == 1
     assert (registry.get_sample_value("security_events_sets_retried_total", labels) or 0) >= 1
+
+
+async def test_pruning_forgets_settled_sets_but_never_pending_ones_nor_recent_ids(pool: asyncpg.Pool) -> None:
+    workspace, receiver_id, keys = await _stream_with_push(pool, "http://127.0.0.1:9/e", [])
+    builder = SetBuilder(pool, keys, "https://scim.test", SetMetrics(new_registry()))
+    events = [_event(workspace, str(uuid.uuid4()), 1) for _ in range(2)]
+    await builder.apply_group([(e, True) for e in events])
+    ids = [events_pb2.EventEnvelope.FromString(e).event_id for e in events]
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT jti FROM security_events.sets WHERE receiver_id = $1 ORDER BY seq", receiver_id
+        )
+        jtis = [r["jti"] for r in rows]
+        assert await sets.delivered(conn, receiver_id, jtis[:1]) == 1
+        assert await sets.prune(conn, 0.0) >= 1
+        left = await conn.fetch(
+            "SELECT jti, state FROM security_events.sets WHERE receiver_id = $1", receiver_id
+        )
+        assert [(r["jti"], r["state"]) for r in left] == [(jtis[1], "pending")]
+        await consumption.prune(conn, 3600.0)
+        kept = await conn.fetchval(
+            "SELECT count(*) FROM security_events.consumed_events WHERE event_id = ANY($1::text[])", ids
+        )
+        assert kept == 2, "ids younger than the retention are kept"

@@ -16,7 +16,7 @@ from suite_common.pg import create_pool
 from suite_common.streams import EventStreams
 
 from security_events.adapters.nats.consumer import EventConsumer
-from security_events.adapters.postgres import sets
+from security_events.adapters.postgres import consumption, sets
 from security_events.adapters.postgres.keys import KeyStore
 from security_events.adapters.postgres.notify import SetsListener
 from security_events.config import Settings
@@ -73,6 +73,13 @@ class SecurityEventsApp:
         async with pool.acquire() as conn:
             for row in await sets.oldest_pending_ages(conn):
                 self.metrics.lag.labels(str(row["receiver_id"])).set(float(row["lag_s"]))
+
+    async def _prune(self, pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as conn:
+            sets_gone = await sets.prune(conn, self.settings.retention_s)
+            ids_gone = await consumption.prune(conn, self.settings.retention_s)
+        if sets_gone or ids_gone:
+            log.info("pruned", extra={"sets": sets_gone, "consumed_events": ids_gone})
 
     async def run(self) -> None:
         s = self.settings
@@ -131,7 +138,11 @@ class SecurityEventsApp:
         async def sample_lag() -> None:
             await self._sample_lag(pool)
 
+        async def prune() -> None:
+            await self._prune(pool)
+
         lag_task = asyncio.create_task(sample_every(5.0, sample_lag, self._stop))
+        prune_task = asyncio.create_task(sample_every(300.0, prune, self._stop))
         nc_ok = [True]
         health_task = asyncio.create_task(self._health_loop(health, pool, nc_ok))
         log.info("security-events running", extra={"listen": s.grpc_listen})
@@ -153,6 +164,7 @@ class SecurityEventsApp:
             except Exception:
                 await nc.close()
             await lag_task
+            await prune_task
             await pool.close()
             await metrics_server.close()
             log.info("security-events stopped")

@@ -39,6 +39,9 @@ class Settings:
     poll_redeliver_s: float
     poll_max_wait_s: float
     key_overlap_s: float
+    # Settled SETs and consumed event ids are kept this long; longer than the stream's max age (7 days),
+    # so that no event can be redelivered after its id is forgotten.
+    retention_s: float
     shutdown_grace_s: float
     log_level: str
 
@@ -71,6 +74,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         poll_redeliver_s=env_float(env, "SECURITY_EVENTS_POLL_REDELIVER_SECONDS", 30.0),
         poll_max_wait_s=env_float(env, "SECURITY_EVENTS_POLL_MAX_WAIT_SECONDS", 20.0),
         key_overlap_s=env_float(env, "SECURITY_EVENTS_KEY_OVERLAP_SECONDS", 7 * 24 * 3600.0),
+        retention_s=env_float(env, "SECURITY_EVENTS_RETENTION_SECONDS", 8 * 24 * 3600.0),
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
     )

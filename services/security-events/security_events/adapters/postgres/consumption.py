@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from security_events.adapters.postgres import Conn
@@ -46,3 +47,12 @@ async def remember_many(conn: Conn, states: dict[str, tuple[int, dict[str, Any] 
         [states[i][0] for i in ids],
         [states[i][1] for i in ids],
     )
+
+
+async def prune(conn: Conn, older_than_s: float) -> int:
+    """Forget consumed ids older than any redelivery could be (the retention exceeds the stream's max age)."""
+    status = await conn.execute(
+        "DELETE FROM security_events.consumed_events WHERE consumed_at < now() - $1::interval",
+        timedelta(seconds=older_than_s),
+    )
+    return int(status.split()[-1])

@@ -223,3 +223,18 @@ async def oldest_pending_ages(conn: Conn) -> list[asyncpg.Record]:
          GROUP BY r.id
         """
     )
+
+
+async def prune(conn: Conn, older_than_s: float, limit: int = 10_000) -> int:
+    """Delete settled SETs (delivered, failed, dead) settled longer ago than the retention; pending stay."""
+    status = await conn.execute(
+        """
+        DELETE FROM security_events.sets WHERE seq IN (
+            SELECT seq FROM security_events.sets
+             WHERE state <> 'pending' AND coalesce(delivered_at, created_at) < now() - $1::interval
+             LIMIT $2)
+        """,
+        timedelta(seconds=older_than_s),
+        limit,
+    )
+    return int(status.split()[-1])
