@@ -12,9 +12,10 @@ import asyncpg
 import grpc
 import pytest
 from directory.adapters.postgres import tenants
-from directory.entrypoints.grpc_admin import AdminServicer
-from portal_actions.entrypoints.grpc_admin import PortalAdminServicer
+from directory.bootstrap import ADMIN_SERVICE as DIRECTORY_ADMIN
+from portal_actions.bootstrap import ADMIN_SERVICE as PORTAL_ADMIN
 from scimsuite.admin.v1 import admin_pb2
+from suite_common.admin_credential import AdminCredentialCheck
 
 from tests.security.conftest import MAX_BODY, World, all_logs
 from tests.support.scim_client import ScimClient
@@ -115,13 +116,13 @@ class _Context:
         raise _Aborted(details)
 
 
-@pytest.mark.parametrize("servicer_class", [AdminServicer, PortalAdminServicer])
+@pytest.mark.parametrize("service", [DIRECTORY_ADMIN, PORTAL_ADMIN])
 @pytest.mark.parametrize(
     "configured, supplied",
     [("right-token", "wrong-token"), ("right-token", ""), ("", ""), ("right-token", "right-tokenX")],
 )
 async def test_admin_credential_is_compared_in_constant_time_and_empty_disables_the_api(
-    monkeypatch: pytest.MonkeyPatch, servicer_class: Any, configured: str, supplied: str
+    monkeypatch: pytest.MonkeyPatch, service: str, configured: str, supplied: str
 ) -> None:
     compared: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
@@ -131,17 +132,29 @@ async def test_admin_credential_is_compared_in_constant_time_and_empty_disables_
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    servicer = servicer_class(None, configured)
-    context = _Context((("x-admin-token", supplied),))
+    check = AdminCredentialCheck(configured, [service])
     ran = []
 
-    async def call() -> None:
+    async def servicer_method(request: Any, context: Any) -> None:
         ran.append(True)
 
+    async def continuation(_: Any) -> grpc.RpcMethodHandler:
+        return grpc.unary_unary_rpc_method_handler(servicer_method)
+
+    details = _CallDetails(f"/{service}/ListWorkspaces", (("x-admin-token", supplied),))
+    handler = await check.intercept_service(continuation, details)  # type: ignore[arg-type]
+    context = _Context(details.invocation_metadata)
     with pytest.raises(_Aborted):
-        await servicer._run(context, call)
+        assert handler.unary_unary is not None
+        await handler.unary_unary(None, context)  # type: ignore[arg-type]
     assert context.code == grpc.StatusCode.UNAUTHENTICATED and not ran
     assert compared == ([] if not configured else [(supplied.encode(), configured.encode())])
+
+
+class _CallDetails:
+    def __init__(self, method: str, metadata: tuple[tuple[str, str], ...]) -> None:
+        self.method = method
+        self.invocation_metadata = metadata
 
 
 async def test_no_token_in_logs_or_error_bodies(world: World) -> None:

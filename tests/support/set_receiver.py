@@ -169,8 +169,8 @@ class PushReceiver:
         try:
             claims = await self.verifier.verify(token, self.issuer, self.audience)
         except (AssertionError, jwt.PyJWTError, KeyError) as exc:
-            body = json.dumps({"err": "invalid_request", "description": repr(exc)[:300]})
-            return web.Response(status=400, text=body, content_type="application/json")
+            error = json.dumps({"err": "invalid_request", "description": repr(exc)[:300]})
+            return web.Response(status=400, text=error, content_type="application/json")
         self.received.add(claims)
         return web.Response(status=202)
 
@@ -220,7 +220,7 @@ class StreamsAdmin:
         self.stub = events_out_pb2_grpc.SecurityEventsAdminStub(self.channel)
 
     async def close(self) -> None:
-        await self.channel.close()
+        await self.channel.close(grace=None)
 
     async def create(self, workspace_id: str, portal: str, alg: str = "") -> pb.Stream:
         return await self.stub.CreateStream(

@@ -24,6 +24,7 @@ ScimError                      (status, scimType, detail)
 ├── TooManyRequests      429
 ├── NotImplementedByUs   501
 └── Unavailable          503
+    └── GatewayTimeout   504 (an upstream call ran out of time; retried like a 503)
 """
 
 from __future__ import annotations
@@ -141,6 +142,10 @@ class NotImplementedByUs(ScimError):
 
 class Unavailable(ScimError):
     status = 503
+
+
+class GatewayTimeout(Unavailable):
+    status = 504
 
 
 class InternalError(ScimError):

@@ -13,11 +13,16 @@ streaming handler's results): with tracing on, every Watch failed, and the edges
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from suite_common.waiting import wait_or_timeout
+
+log = logging.getLogger(__name__)
 
 LIVENESS = "liveness"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -67,3 +72,77 @@ class HealthServicer(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
                 yield health_pb2.HealthCheckResponse(status=status)
                 last = status
             await changed.wait()
+
+
+Check = Callable[[], Awaitable[bool]]
+
+
+class DependencyHealth:
+    """Readiness from named dependency checks, published on a `HealthServicer` and readable in-process.
+
+    `run()` re-checks every `interval_s` until `stopping` is set; `closing()` turns readiness off for good,
+    first thing on shutdown, so load balancers and the edges' client-side health checks stop picking this
+    replica before its listener closes. A check that raises counts as failing.
+    """
+
+    def __init__(
+        self, checks: Mapping[str, Check], services: Sequence[str] = (), interval_s: float = 2.0
+    ) -> None:
+        self.servicer = HealthServicer()
+        self.servicer._set(LIVENESS, SERVING)  # for as long as the process answers at all
+        self.checks = dict(checks)
+        self.services = ["", *services]
+        self.interval_s = interval_s
+        self.draining = False
+        self.failing: list[str] = []
+
+    async def check_once(self) -> list[str]:
+        """The names of the dependencies that fail now (empty: ready)."""
+        failing = []
+        for name, check in self.checks.items():
+            try:
+                ok = await check()
+            except Exception as exc:  # any failure means "not ready"
+                log.warning("health check failed", extra={"dependency": name, "error": str(exc)})
+                ok = False
+            if not ok:
+                failing.append(name)
+        self.failing = failing
+        return failing
+
+    @property
+    def serving(self) -> bool:
+        return not self.draining and not self.failing
+
+    async def _publish(self) -> None:
+        status = SERVING if self.serving else NOT_SERVING
+        for name in self.services:
+            await self.servicer.set(name, status)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set() and not self.draining:
+            await self.check_once()
+            # A check that was in flight when shutdown began must not turn readiness back on.
+            if not self.draining:
+                await self._publish()
+            await wait_or_timeout(stopping, self.interval_s)
+
+    async def closing(self, pause_s: float = 0.0) -> None:
+        """Readiness off for good, then `pause_s` for watchers to notice before the listener closes."""
+        self.draining = True
+        for name in self.services:  # named even if no check had published them yet
+            await self.servicer.set(name, NOT_SERVING)
+        await self.servicer.enter_graceful_shutdown()
+        if pause_s > 0:
+            await asyncio.sleep(pause_s)
+
+
+def pool_check(pool: Any, timeout_s: float = 2.0) -> Check:
+    """A check that the database answers `SELECT 1` through `pool` within `timeout_s`."""
+
+    async def check() -> bool:
+        async with asyncio.timeout(timeout_s), pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+        return True
+
+    return check

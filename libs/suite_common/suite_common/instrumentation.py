@@ -34,3 +34,7 @@ def instrument_asyncpg() -> None:
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
         AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
+
+
+# What a gRPC service on PostgreSQL instruments (the directory, portal-actions).
+GRPC_SERVER_ON_POSTGRES = (instrument_grpc_server, instrument_asyncpg)

@@ -11,7 +11,6 @@ work: `grpc_server_handled_total{grpc_service,grpc_method,grpc_code}` and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,8 @@ from typing import Any
 import grpc
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from suite_common.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,7 @@ async def sample_every(interval_s: float, sample: Callable[[], Awaitable[None]],
                 "metrics sample failed",
                 extra={"sampler": getattr(sample, "__qualname__", "?"), "error": str(exc)},
             )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+        await wait_or_timeout(stop, interval_s)
 
 
 def _split_method(full: str) -> tuple[str, str]:

@@ -58,6 +58,15 @@ async def apply_migrations(conn: asyncpg.Connection, folder: Path, namespace: st
     return applied_now
 
 
+async def migrate_database(database_url: str, folder: Path, namespace: str) -> list[str]:
+    """Connect to `database_url`, apply `folder`'s migrations for `namespace`, return the names applied."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await apply_migrations(conn, folder, namespace)
+    finally:
+        await conn.close()
+
+
 async def ensure_database(admin_dsn: str, name: str) -> None:
     """Create database `name` on the server behind `admin_dsn` if it does not exist."""
     conn = await asyncpg.connect(admin_dsn)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import nats
 from nats.aio.client import Client
+
+from suite_common.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,6 @@ async def connect_forever(url: str, stopping: asyncio.Event, name: str) -> Clien
             )
         except Exception as exc:
             log.warning("NATS not reachable, retrying", extra={"error": str(exc), "retry_in_s": delay})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), delay)
+        await wait_or_timeout(stopping, delay)
         delay = min(delay * 2, 5.0)
     return None

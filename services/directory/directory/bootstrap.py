@@ -1,44 +1,52 @@
-"""Wires the directory from its settings: pool, migrations, gRPC servicers, health, outbox relay."""
+"""The directory's composition root: settings + parts -> gRPC servers, health, outbox relay, metrics.
+
+`serve` runs it with the real parts (PostgreSQL, NATS); `compose` takes the parts as arguments, so a test
+can assemble the directory around fakes of its own ports (tests/unit/test_composed_directory.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 from grpc_health.v1 import health_pb2_grpc
-from scimsuite.admin.v1 import admin_pb2_grpc
-from scimsuite.directory.v1 import directory_pb2_grpc
+from prometheus_client import CollectorRegistry
+from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
+from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
+from suite_common.admin_credential import AdminCredentialCheck
+from suite_common.health import Check, DependencyHealth, pool_check
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
-from suite_common.migrations import apply_migrations
+from suite_common.migrations import migrate_database
 from suite_common.pg import create_pool
+from suite_common.service import Runtime, serving
 
 from directory.adapters.postgres.secrets import shared_secret
+from directory.adapters.postgres.tenants import pooled_token_lookup
+from directory.adapters.postgres.unit_of_work import PostgresUnitsOfWork
 from directory.config import Settings
 from directory.domain.cursors import CursorCodec
 from directory.entrypoints.grpc_admin import AdminServicer
 from directory.entrypoints.grpc_directory import DirectoryServicer
 from directory.entrypoints.grpc_servers import GrpcServers
-from directory.entrypoints.health import HealthReporter
 from directory.relay.metrics import OutboxMetrics
 from directory.relay.outbox_relay import OutboxRelay
 from directory.service_layer.admin import AdminService
+from directory.service_layer.authentication import Authenticator
 from directory.service_layer.credentials_cache import CredentialsCache
 from directory.service_layer.cursor_listing import CursorLister
 from directory.service_layer.resources import ResourceService
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+DATA_SERVICE = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name
+ADMIN_SERVICE = admin_pb2.DESCRIPTOR.services_by_name["DirectoryAdmin"].full_name
 
 
 async def migrate(database_url: str) -> list[str]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await apply_migrations(conn, MIGRATIONS, "directory")
-    finally:
-        await conn.close()
+    return await migrate_database(database_url, MIGRATIONS, "directory")
 
 
 async def cursor_lister(pool: asyncpg.Pool, settings: Settings) -> CursorLister | None:
@@ -53,79 +61,88 @@ async def cursor_lister(pool: asyncpg.Pool, settings: Settings) -> CursorLister 
     return CursorLister(pool, CursorCodec(secret, settings.cursor_timeout_s))
 
 
-class DirectoryApp:
-    """The running service; `run()` serves until `shutdown()` (idempotent), then drains."""
+@dataclass(frozen=True)
+class DirectoryParts:
+    """What the servicers are built from: the use cases, and what readiness depends on."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._stop = asyncio.Event()
-        self.bound_port = 0
-        self.admin_port = 0
-        self.registry = new_registry()
+    resources: ResourceService
+    authenticator: Authenticator
+    admin: AdminService
+    lister: CursorLister | None = None
+    checks: Mapping[str, Check] = field(default_factory=dict)
 
-    async def shutdown(self) -> None:
-        self._stop.set()
 
-    async def run(self, ready: asyncio.Event | None = None) -> None:
-        s = self.settings
-        pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
-        servers = GrpcServers([GrpcServerMetrics(self.registry)], separate_admin=bool(s.admin_listen))
-        health = HealthReporter(
-            pool, ["scimsuite.directory.v1.DirectoryService", "scimsuite.admin.v1.DirectoryAdmin"]
-        )
-        credentials = CredentialsCache(s.database_url, ttl_s=s.credentials_cache_ttl_s)
-        directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
-            DirectoryServicer(
-                pool,
-                ResourceService(pool, write_members_inline_max=s.write_members_inline_max),
-                await cursor_lister(pool, s),
-                credentials,
-            ),
-            servers.data,
-        )
-        admin_pb2_grpc.add_DirectoryAdminServicer_to_server(
-            AdminServicer(AdminService(pool, s.public_base_url), s.admin_token), servers.admin
-        )
-        for server in servers.all:
-            health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
-        self.bound_port, self.admin_port = servers.bind(s.grpc_listen, s.admin_listen)
-        relay = OutboxRelay(
-            pool,
-            s.database_url,
-            s.nats_url,
-            stream=s.stream_name,
-            duplicate_window_s=s.stream_duplicate_window_s,
-            subject_prefix=s.events_subject_prefix,
-            batch_size=s.relay_batch_size,
-            poll_interval_s=s.relay_poll_interval_s,
-        )
-        metrics_server = MetricsServer(self.registry, listen_host(s.grpc_listen), s.metrics_port)
-        await metrics_server.start()
-        await servers.start()
-        health_task = asyncio.create_task(health.run())
-        relay_task = asyncio.create_task(relay.run())
-        credentials_task = asyncio.create_task(credentials.run())
-        outbox_metrics = OutboxMetrics(self.registry, pool, relay)
-        backlog_task = asyncio.create_task(sample_every(5.0, outbox_metrics.sample, self._stop))
-        log.info(
-            "directory serving",
-            extra={"listen": s.grpc_listen, "port": self.bound_port, "admin_port": self.admin_port},
-        )
-        if ready is not None:
-            ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await health.closing()
-            health_task.cancel()
-            await servers.stop(s.shutdown_grace_s)  # in-flight calls finish; new ones are refused
-            await relay.shutdown()
-            await credentials.shutdown()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(relay_task, s.shutdown_grace_s)
-            await backlog_task
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(credentials_task, s.shutdown_grace_s)
-            await pool.close()
-            await metrics_server.close()
-            log.info("directory stopped")
+@dataclass
+class Directory:
+    """The composed directory: its bound ports and its metrics registry."""
+
+    port: int
+    admin_port: int
+    registry: CollectorRegistry
+    health: DependencyHealth
+
+
+PartsFactory = Callable[[Runtime, Settings, CollectorRegistry], Awaitable[DirectoryParts]]
+
+
+async def postgres_parts(runtime: Runtime, s: Settings, registry: CollectorRegistry) -> DirectoryParts:
+    """The real parts: one pool, the LISTENing credentials cache, the outbox relay to NATS."""
+    pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+    runtime.on_close(pool.close)
+    credentials = CredentialsCache(s.database_url, ttl_s=s.credentials_cache_ttl_s)
+    runtime.spawn(credentials.run(), shutdown=credentials.shutdown)
+    relay = OutboxRelay(
+        pool,
+        s.database_url,
+        s.nats_url,
+        stream=s.stream_name,
+        duplicate_window_s=s.stream_duplicate_window_s,
+        subject_prefix=s.events_subject_prefix,
+        batch_size=s.relay_batch_size,
+        poll_interval_s=s.relay_poll_interval_s,
+    )
+    runtime.spawn(relay.run(), shutdown=relay.shutdown)
+    outbox_metrics = OutboxMetrics(registry, pool, relay)
+    runtime.spawn(sample_every(5.0, outbox_metrics.sample, runtime.stop))
+    return DirectoryParts(
+        resources=ResourceService(pool, write_members_inline_max=s.write_members_inline_max),
+        authenticator=Authenticator(pooled_token_lookup(pool), credentials),
+        admin=AdminService(PostgresUnitsOfWork(pool), s.public_base_url),
+        lister=await cursor_lister(pool, s),
+        checks={"database": pool_check(pool)},
+    )
+
+
+async def compose(
+    runtime: Runtime, s: Settings, parts: PartsFactory = postgres_parts, *, drain_pause_s: float = 1.0
+) -> Directory:
+    registry = new_registry()
+    metrics_server = MetricsServer(registry, listen_host(s.grpc_listen), s.metrics_port)
+    await metrics_server.start()
+    runtime.on_close(metrics_server.close)  # last to close: the final counts can be scraped while draining
+    p = await parts(runtime, s, registry)
+    servers = GrpcServers(
+        [GrpcServerMetrics(registry)],
+        separate_admin=bool(s.admin_listen),
+        admin_interceptors=[AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE])],
+    )
+    health = DependencyHealth(p.checks, [DATA_SERVICE, ADMIN_SERVICE])
+    directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
+        DirectoryServicer(p.authenticator, p.resources, p.lister), servers.data
+    )
+    admin_pb2_grpc.add_DirectoryAdminServicer_to_server(AdminServicer(p.admin), servers.admin)
+    for server in servers.all:
+        health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    port, admin_port = servers.bind(s.grpc_listen, s.admin_listen)
+    # In-flight calls get the grace period to finish; new ones are refused.
+    runtime.on_close(lambda: servers.stop(s.shutdown_grace_s))
+    await servers.start()
+    runtime.spawn(health.run(runtime.stop))
+    # First on shutdown: readiness drops, and edges (client-side health checking) stop picking this
+    # replica during the pause, so no new call meets a closing server.
+    runtime.on_close(lambda: health.closing(drain_pause_s))
+    log.info("directory listening", extra={"listen": s.grpc_listen, "port": port, "admin_port": admin_port})
+    return Directory(port, admin_port, registry, health)
+
+
+serve = serving("directory", compose)

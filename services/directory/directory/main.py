@@ -2,47 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
+from suite_common.instrumentation import GRPC_SERVER_ON_POSTGRES
+from suite_common.process import ServiceCommands, service_main
 
-from suite_common.lifecycle import install_fast_loop, shutdown_event
-from suite_common.logs import setup_logging
-from suite_common.settings import environ
-from suite_common.telemetry import setup_tracing
-
-from directory.bootstrap import DirectoryApp, migrate
+from directory.bootstrap import migrate, serve
 from directory.config import load_settings
 
 
-async def _serve() -> None:
-    settings = load_settings()
-    setup_logging("directory", settings.log_level)
-    setup_tracing("directory", environ())
-    from suite_common.instrumentation import instrument_asyncpg, instrument_grpc_server
-
-    instrument_grpc_server()
-    instrument_asyncpg()
-    app = DirectoryApp(settings)
-    stop = shutdown_event()
-    runner = asyncio.create_task(app.run())
-    await stop.wait()
-    await app.shutdown()
-    await runner
-
-
-async def _migrate() -> None:
-    settings = load_settings()
-    setup_logging("directory", settings.log_level)
-    applied = await migrate(settings.database_url)
-    print(f"applied {len(applied)} migration(s)")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="directory")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
-    args = parser.parse_args()
-    install_fast_loop()
-    asyncio.run(_serve() if args.command == "serve" else _migrate())
+    service_main(ServiceCommands("directory", load_settings, serve, migrate, GRPC_SERVER_ON_POSTGRES))
 
 
 if __name__ == "__main__":

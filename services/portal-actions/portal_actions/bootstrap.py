@@ -1,133 +1,161 @@
-"""Wires portal-actions: pool, migrations, NATS, the consumer, the admin gRPC API and health."""
+"""portal-actions' composition root: settings + parts -> the event consumer, the admin gRPC API, health.
+
+`serve` runs it with the real parts (PostgreSQL, NATS JetStream); `compose` takes the parts factory as
+an argument so a test can assemble the service around fakes of its own ports.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2_grpc
-from scimsuite.portal.v1 import portal_pb2_grpc
-from suite_common.health import LIVENESS, NOT_SERVING, SERVING, HealthServicer
+from prometheus_client import CollectorRegistry
+from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
+from suite_common.admin_credential import AdminCredentialCheck
+from suite_common.health import Check, DependencyHealth, pool_check
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
-from suite_common.migrations import apply_migrations
+from suite_common.migrations import migrate_database
 from suite_common.nats_connect import connect_forever
 from suite_common.pg import create_pool
+from suite_common.service import Runtime, serving
 from suite_common.streams import EventStreams
 
 from portal_actions.adapters.nats.consumer import EventConsumer
+from portal_actions.adapters.nats.dead_letters import DeadLetterQueue
 from portal_actions.config import Settings
 from portal_actions.domain.events import DirectoryEvent
-from portal_actions.entrypoints.grpc_admin import PortalAdminServicer
+from portal_actions.entrypoints.grpc_safeguards import SafeguardsServicer
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
 from portal_actions.service_layer.consume import EventHandlers
+from portal_actions.service_layer.safeguards import Safeguards
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+ADMIN_SERVICE = portal_pb2.DESCRIPTOR.services_by_name["PortalAdmin"].full_name
 
 
 async def migrate(database_url: str) -> list[str]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await apply_migrations(conn, MIGRATIONS, "portal")
-    finally:
-        await conn.close()
+    return await migrate_database(database_url, MIGRATIONS, "portal")
 
 
-class PortalActionsApp:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._stop = asyncio.Event()
-        self.bound_port = 0
-        self.consumer: EventConsumer | None = None
-        self.registry = new_registry()
-        self.metrics = PortalMetrics(self.registry)
+@dataclass(frozen=True)
+class PortalParts:
+    """What the service is built from: the admin use cases, the event handlers, what readiness needs."""
 
-    async def shutdown(self) -> None:
-        self._stop.set()
+    admin: PortalAdmin
+    handlers: EventHandlers
+    safeguards: Safeguards
+    checks: Mapping[str, Check] = field(default_factory=dict)
 
-    async def _health_loop(self, servicer: HealthServicer, pool: asyncpg.Pool, nc_ok: list[bool]) -> None:
-        await servicer.set(LIVENESS, SERVING)
-        while not self._stop.is_set():
-            try:
-                async with asyncio.timeout(2.0), pool.acquire() as conn:
-                    await conn.fetchval("SELECT 1")
-                db_ok = True
-            except Exception:
-                db_ok = False
-            serving = db_ok and nc_ok[0]
-            status = SERVING if serving else NOT_SERVING
-            await servicer.set("", status)
-            await servicer.set("scimsuite.portal.v1.PortalAdmin", status)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), 2.0)
 
-    async def run(self, ready: asyncio.Event | None = None) -> None:
-        s = self.settings
-        pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
-        server = grpc.aio.server(interceptors=[GrpcServerMetrics(self.registry)])
-        health_servicer = HealthServicer()
-        portal_pb2_grpc.add_PortalAdminServicer_to_server(
-            PortalAdminServicer(PortalAdmin(pool), s.admin_token), server
-        )
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        self.bound_port = server.add_insecure_port(s.grpc_listen)
-        metrics_server = MetricsServer(self.registry, listen_host(s.grpc_listen), s.metrics_port)
-        await metrics_server.start()
-        await server.start()
-        nc = await connect_forever(s.nats_url, self._stop, "portal-actions")
-        if nc is None:
-            await server.stop(0)
-            await pool.close()
-            await metrics_server.close()
-            return
-        names = EventStreams(s.stream_name, s.events_subject_prefix)
-        handlers = EventHandlers(pool, nc, names, self.metrics)
-        self.consumer = EventConsumer(
-            nc,
-            names=names,
-            durable=s.consumer_name,
-            handler=handlers.apply,
-            dead_letter=handlers.dead_letter,
-            batch=s.fetch_batch,
-            max_deliveries=s.max_deliveries,
-            ack_wait_s=s.ack_wait_s,
-            concurrency=max(s.db_pool_max - 1, 1),
-            order_key=DirectoryEvent.order_key,
-        )
-        consumer_task = asyncio.create_task(self.consumer.run())
-        js = nc.jetstream()
+@dataclass
+class PortalActions:
+    port: int
+    registry: CollectorRegistry
+    metrics: PortalMetrics
+    health: DependencyHealth
 
-        async def sample_lag() -> None:
-            await self.metrics.sample_lag(js, s.stream_name, s.consumer_name)
 
-        lag_task = asyncio.create_task(sample_every(5.0, sample_lag, self._stop))
-        nc_ok = [True]
-        health_task = asyncio.create_task(self._health_loop(health_servicer, pool, nc_ok))
-        log.info("portal-actions running", extra={"listen": s.grpc_listen})
-        if ready is not None:
-            ready.set()
+PartsFactory = Callable[[Runtime, Settings, PortalMetrics], Awaitable[PortalParts]]
+# Starts delivering events to the handlers; returns a readiness check of the event source, or None when
+# the service was stopped before the source could be reached.
+EventsFactory = Callable[[Runtime, Settings, PortalParts, PortalMetrics], Awaitable[Check | None]]
+
+
+async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) -> PortalParts:
+    pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+    runtime.on_close(pool.close)
+    safeguards = Safeguards(pool, s.guard_defaults)
+
+    async def sample_held() -> None:
+        await safeguards.sample_held(metrics)
+
+    runtime.spawn(sample_every(5.0, sample_held, runtime.stop))
+    return PortalParts(
+        admin=PortalAdmin(pool),
+        handlers=EventHandlers(pool, metrics, guard_defaults=s.guard_defaults),
+        safeguards=safeguards,
+        checks={"database": pool_check(pool)},
+    )
+
+
+async def jetstream_events(
+    runtime: Runtime, s: Settings, parts: PortalParts, metrics: PortalMetrics
+) -> Check | None:
+    """Connect to NATS (retrying until stopped) and run the JetStream consumer until the service closes."""
+    nc = await connect_forever(s.nats_url, runtime.stop, "portal-actions")
+    if nc is None:
+        return None
+
+    async def drain_nats() -> None:
         try:
-            while not self._stop.is_set():
-                nc_ok[0] = nc.is_connected
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), 1.0)
-        finally:
-            await health_servicer.enter_graceful_shutdown()
-            await self.consumer.shutdown()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(consumer_task, s.shutdown_grace_s)
-            health_task.cancel()
-            await server.stop(s.shutdown_grace_s)
-            try:
-                await asyncio.wait_for(nc.drain(), s.shutdown_grace_s)
-            except Exception:
-                await nc.close()
-            await lag_task
-            await pool.close()
-            await metrics_server.close()
-            log.info("portal-actions stopped")
+            await asyncio.wait_for(nc.drain(), s.shutdown_grace_s)
+        except Exception:
+            await nc.close()
+
+    runtime.on_close(drain_nats)
+    names = EventStreams(s.stream_name, s.events_subject_prefix)
+    consumer = EventConsumer(
+        nc,
+        names=names,
+        durable=s.consumer_name,
+        handler=parts.handlers.apply,
+        dead_letter=DeadLetterQueue(nc, names, parts.handlers.dead_letter),
+        batch=s.fetch_batch,
+        max_deliveries=s.max_deliveries,
+        ack_wait_s=s.ack_wait_s,
+        concurrency=max(s.db_pool_max - 1, 1),
+        order_key=DirectoryEvent.order_key,
+    )
+    runtime.spawn(consumer.run(), shutdown=consumer.shutdown)
+    js = nc.jetstream()
+
+    async def sample_lag() -> None:
+        await metrics.sample_lag(js, s.stream_name, s.consumer_name)
+
+    runtime.spawn(sample_every(5.0, sample_lag, runtime.stop))
+
+    async def connected() -> bool:
+        return bool(nc.is_connected)
+
+    return connected
+
+
+async def compose(
+    runtime: Runtime,
+    s: Settings,
+    parts: PartsFactory = postgres_parts,
+    events: EventsFactory = jetstream_events,
+) -> PortalActions:
+    registry = new_registry()
+    metrics = PortalMetrics(registry)
+    metrics_server = MetricsServer(registry, listen_host(s.grpc_listen), s.metrics_port)
+    await metrics_server.start()
+    runtime.on_close(metrics_server.close)  # last to close: the final counts can be scraped while draining
+    p = await parts(runtime, s, metrics)
+    server = grpc.aio.server(
+        interceptors=[GrpcServerMetrics(registry), AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE])]
+    )
+    health = DependencyHealth(p.checks, [ADMIN_SERVICE])
+    portal_pb2_grpc.add_PortalAdminServicer_to_server(SafeguardsServicer(p.admin, p.safeguards), server)
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    port = server.add_insecure_port(s.grpc_listen)
+    # The admin API answers while the event source is still being reached.
+    runtime.on_close(lambda: server.stop(s.shutdown_grace_s))
+    await server.start()
+    source_check = await events(runtime, s, p, metrics)
+    if source_check is not None:
+        health.checks["nats"] = source_check
+        runtime.spawn(health.run(runtime.stop))
+        runtime.on_close(health.closing)  # first on shutdown: readiness drops before anything stops
+    log.info("portal-actions listening", extra={"listen": s.grpc_listen, "port": port})
+    return PortalActions(port, registry, metrics, health)
+
+
+serve = serving("portal-actions", compose)

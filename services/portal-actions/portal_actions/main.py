@@ -2,47 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
+from suite_common.instrumentation import GRPC_SERVER_ON_POSTGRES
+from suite_common.process import ServiceCommands, service_main
 
-from suite_common.lifecycle import install_fast_loop, shutdown_event
-from suite_common.logs import setup_logging
-from suite_common.settings import environ
-from suite_common.telemetry import setup_tracing
-
-from portal_actions.bootstrap import PortalActionsApp, migrate
+from portal_actions.bootstrap import migrate, serve
 from portal_actions.config import load_settings
 
 
-async def _serve() -> None:
-    settings = load_settings()
-    setup_logging("portal-actions", settings.log_level)
-    setup_tracing("portal-actions", environ())
-    from suite_common.instrumentation import instrument_asyncpg, instrument_grpc_server
-
-    instrument_grpc_server()
-    instrument_asyncpg()
-    app = PortalActionsApp(settings)
-    stop = shutdown_event()
-    runner = asyncio.create_task(app.run())
-    await stop.wait()
-    await app.shutdown()
-    await runner
-
-
-async def _migrate() -> None:
-    settings = load_settings()
-    setup_logging("portal-actions", settings.log_level)
-    applied = await migrate(settings.database_url)
-    print(f"applied {len(applied)} migration(s)")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="portal-actions")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
-    args = parser.parse_args()
-    install_fast_loop()
-    asyncio.run(_serve() if args.command == "serve" else _migrate())
+    service_main(ServiceCommands("portal-actions", load_settings, serve, migrate, GRPC_SERVER_ON_POSTGRES))
 
 
 if __name__ == "__main__":

@@ -2,54 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from aiohttp import web
-from suite_common.lifecycle import install_fast_loop, shutdown_event
-from suite_common.logs import setup_logging
-from suite_common.settings import environ
-from suite_common.telemetry import setup_tracing
+from suite_common.instrumentation import instrument_grpc_client
+from suite_common.process import ServiceCommands, service_main
+from suite_common.service import Runtime, serving
+from suite_common.web import serve_web
 
 from scim_edge.config import Settings, load_settings
-from scim_edge.http import health
 from scim_edge.http.app import build_app
 
 ACCEPTED_LINGER_S = 0.5
 
 
-async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None) -> int:
+async def compose(runtime: Runtime, settings: Settings) -> int:
+    """The edge is one aiohttp app (its directory client opens and closes with it); returns the port."""
     app = build_app(settings)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_s)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
-    await site.start()
-    sockets = getattr(site._server, "sockets", None) or ()  # a port of 0 asks the OS for one: report it
-    port = int(sockets[0].getsockname()[1]) if sockets else settings.port
-    if ready is not None:
-        ready.set()
-    await stop.wait()
-    app[health.DRAINING][0] = True
-    # Stop listening, then let connections accepted just before deliver their request: aiohttp's cleanup
-    # closes every connection that has not, which its client would see as a dropped request.
-    await site.stop()
-    await asyncio.sleep(ACCEPTED_LINGER_S)
-    await runner.cleanup()
-    return port
+    return await serve_web(runtime, app, settings.host, settings.port, linger_s=ACCEPTED_LINGER_S)
 
 
-async def _main() -> None:
-    settings = load_settings()
-    setup_logging("scim-edge", settings.log_level)
-    setup_tracing("scim-edge", environ())
-    from suite_common.instrumentation import instrument_grpc_client
-
-    instrument_grpc_client()
-    await serve(settings, shutdown_event())
+serve = serving("scim-edge", compose)
 
 
 def main() -> None:
-    install_fast_loop()
-    asyncio.run(_main())
+    service_main(ServiceCommands("scim-edge", load_settings, serve, instrument=(instrument_grpc_client,)))
 
 
 if __name__ == "__main__":

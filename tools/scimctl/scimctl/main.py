@@ -14,19 +14,23 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import grpc
+from scim_core.kinds import PORTAL_NAMES
 from scimsuite.admin.v1 import admin_pb2_grpc
 from scimsuite.events_out.v1 import events_out_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2_grpc
+from suite_common.admin_credential import admin_metadata
+from suite_common.grpc_status import UNAVAILABLE_DEPENDENCY_KEY
 from suite_common.settings import environ
 
 from scimctl import commands as cmd
+from scimctl import dry_run, safeguard_commands
 from scimctl import portal_commands as pcmd
 from scimctl import stream_commands as scmd
 from scimctl.clients import Clients, NotConfigured, parse_duration
 from scimctl.output import emit, fail
 from scimctl.stack import locate
 
-PORTALS = ["dashboard", "store", "mdm"]
+PORTALS = list(PORTAL_NAMES)
 
 
 class _UsageError(Exception):
@@ -77,6 +81,7 @@ def _scim(top: Any) -> None:
             metavar="DURATION",
             help="dashboard: how long after first provisioning group changes still set the role (default 5m)",
         )
+        dry_run.add_options(sp)
     _ws(_leaf(s, "disable", cmd.scim_disable, "disable SCIM: every token stops at once"), portal=True)
     sp = _leaf(s, "rotate", cmd.scim_rotate, "issue a new token; older ones stop after --overlap")
     _ws(sp, portal=True)
@@ -202,10 +207,20 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--user", help="only this userName")
     sp.add_argument("--limit", type=int, default=200)
 
-    _leaf(top, "dead-letters", pcmd.dead_letters, "events that could not be applied")
+    safeguard_commands.add_commands(top)
+    safeguard_commands.add_dead_letters(top, pcmd.dead_letters)
     ob = top.add_parser("outbox", help="event outbox").add_subparsers(dest="cmd", required=True)
     _leaf(ob, "status", cmd.outbox_status, "events not yet published")
     return p
+
+
+def _unavailable_dependency(exc: grpc.RpcError) -> str | None:
+    """What an UNAVAILABLE answer blames (`database`) when the API itself answered, else None."""
+    trailing: Any = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    for key, value in trailing or ():  # grpc-stubs types metadata entries loosely
+        if key == UNAVAILABLE_DEPENDENCY_KEY:
+            return str(value)
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -217,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write(exc.usage)
         fail(str(exc), "--json" in argv, 2)
     stack = locate(environ(), Path.cwd())
-    metadata = (("x-admin-token", stack.admin_token),)
+    metadata = admin_metadata(stack.admin_token)
     with (
         grpc.insecure_channel(stack.directory_addr) as dch,
         grpc.insecure_channel(stack.portal_addr) as pch,
@@ -234,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             detail = exc.details() if hasattr(exc, "details") else str(exc)
-            if code == grpc.StatusCode.UNAVAILABLE:
+            if code == grpc.StatusCode.UNAVAILABLE and _unavailable_dependency(exc) is None:
                 detail = f"cannot reach the admin API ({detail}); is `make run` running?"
             fail(str(detail), args.json, 2 if code == grpc.StatusCode.INVALID_ARGUMENT else 1)
     emit(result, args.json)

@@ -22,7 +22,7 @@ CHANGES = {
 
 @dataclass(frozen=True)
 class ResourceChanged:
-    resource_type: str  # "User" | "Group"
+    resource_type: str  # a ResourceKind
     change: str  # "Created" | "Updated" | "Deleted"
     resource_id: str
     version: int

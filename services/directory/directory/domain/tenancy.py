@@ -6,7 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-PORTALS = ("dashboard", "store", "mdm")
+from scim_core.kinds import PORTAL_NAMES
+
+PORTALS = PORTAL_NAMES
 TOKEN_PREFIX = "scim_"
 
 

@@ -1,60 +1,52 @@
-"""The DirectoryAdmin gRPC servicer, guarded by the admin credential (never reachable through SCIM)."""
+"""The DirectoryAdmin gRPC servicer. The admin credential is checked before any of this runs
+(`suite_common.admin_credential.AdminCredentialCheck`); errors map to statuses in `grpc_status.ADMIN_API`."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import asyncpg
 import grpc
 from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
 from suite_common import jsonutil
 
-from directory.adapters.postgres import outbox
-from directory.service_layer.admin import AdminError, AdminService, Credentials
+from directory.domain.admin import Connection, Credentials, Workspace
+from directory.entrypoints.grpc_status import ADMIN_API
+from directory.errors import InvalidRequest
+from directory.service_layer.admin import AdminService
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-def _ws(row: asyncpg.Record) -> admin_pb2.Workspace:
-    return admin_pb2.Workspace(id=str(row["id"]), name=row["name"], created_at=row["created_at"].isoformat())
+def _ws(ws: Workspace) -> admin_pb2.Workspace:
+    return admin_pb2.Workspace(id=str(ws.id), name=ws.name, created_at=ws.created_at.isoformat())
 
 
 class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
-    def __init__(self, service: AdminService, admin_token: str) -> None:
+    def __init__(self, service: AdminService) -> None:
         self.service = service
-        self.admin_token = admin_token
 
-    def _connection(self, row: asyncpg.Record) -> admin_pb2.Connection:
+    def _connection(self, c: Connection) -> admin_pb2.Connection:
         return admin_pb2.Connection(
-            id=str(row["id"]),
-            workspace_id=str(row["workspace_id"]),
-            portal=row["portal"],
-            enabled=row["enabled"],
-            base_url=self.service.base_url(row["id"]),
-            created_at=row["created_at"].isoformat(),
-            active_tokens=row["active_tokens"],
+            id=str(c.id),
+            workspace_id=str(c.workspace_id),
+            portal=c.portal,
+            enabled=c.enabled,
+            base_url=self.service.base_url(c.id),
+            created_at=c.created_at.isoformat(),
+            active_tokens=c.active_tokens,
         )
 
     def _credentials(self, creds: Credentials) -> admin_pb2.ScimCredentials:
         return admin_pb2.ScimCredentials(
             connection=self._connection(creds.connection),
-            base_url=self.service.base_url(creds.connection["id"]),
+            base_url=self.service.base_url(creds.connection.id),
             token=creds.token,
         )
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
-        supplied = str(dict(context.invocation_metadata() or ()).get("x-admin-token", ""))
-        # An empty configured token disables the admin API rather than leaving it open.
-        if not self.admin_token or not hmac.compare_digest(supplied.encode(), self.admin_token.encode()):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "admin credential required")
-        try:
-            return await call()
-        except AdminError as exc:
-            await context.abort(getattr(grpc.StatusCode, exc.code), str(exc))
-        raise AssertionError("unreachable")
+        return await ADMIN_API.run(context, call)
 
     async def CreateWorkspace(
         self, request: admin_pb2.CreateWorkspaceRequest, context: Context
@@ -136,12 +128,12 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
             return admin_pb2.ListDirectoryUsersResponse(
                 users=[
                     admin_pb2.DirectoryUser(
-                        id=str(r["id"]),
-                        user_name=r["user_name"],
-                        external_id=r["external_id"] or "",
-                        active=r["active"],
-                        version=r["version"],
-                        resource_json=jsonutil.dumps(r["doc"]),
+                        id=str(r.id),
+                        user_name=r.user_name,
+                        external_id=r.external_id or "",
+                        active=r.active,
+                        version=r.version,
+                        resource_json=jsonutil.dumps(r.doc),
                     )
                     for r in rows
                 ]
@@ -157,10 +149,10 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
             return admin_pb2.ListDirectoryGroupsResponse(
                 groups=[
                     admin_pb2.DirectoryGroup(
-                        id=str(r["id"]),
-                        display_name=r["display_name"],
-                        version=r["version"],
-                        member_count=r["member_count"],
+                        id=str(r.id),
+                        display_name=r.display_name,
+                        version=r.version,
+                        member_count=r.member_count,
                     )
                     for r in rows
                 ]
@@ -175,9 +167,9 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
             try:
                 schema = jsonutil.loads(request.schema_json)
             except jsonutil.JSONDecodeError as exc:
-                raise AdminError("INVALID_ARGUMENT", "schema is not valid JSON") from exc
+                raise InvalidRequest("schema is not valid JSON") from exc
             if not isinstance(schema, dict):
-                raise AdminError("INVALID_ARGUMENT", "schema must be a JSON object")
+                raise InvalidRequest("schema must be a JSON object")
             await self.service.set_custom_schema(request.workspace, request.portal, schema)
             return admin_pb2.SetCustomSchemaResponse()
 
@@ -187,8 +179,9 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
         self, request: admin_pb2.OutboxStatusRequest, context: Context
     ) -> admin_pb2.OutboxStatusResponse:
         async def call() -> admin_pb2.OutboxStatusResponse:
-            async with self.service.pool.acquire() as conn:
-                pending, age = await outbox.backlog(conn)
-            return admin_pb2.OutboxStatusResponse(pending=pending, oldest_age_seconds=age)
+            backlog = await self.service.outbox_backlog()
+            return admin_pb2.OutboxStatusResponse(
+                pending=backlog.pending, oldest_age_seconds=backlog.oldest_age_seconds
+            )
 
         return await self._run(context, call)

@@ -6,18 +6,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import asyncpg
 import grpc
 from scim_core import errors
+from scim_core.kinds import ResourceKind
 from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
 from suite_common import jsonutil
-from suite_common.grpc_errors import abort_with
 from suite_common.logs import bind
-from suite_common.pg import CONNECTION_ERRORS
 
-from directory.adapters.postgres import tenants
-from directory.domain.tenancy import ConnectionContext, bearer_from_header, token_hash
-from directory.service_layer.credentials_cache import CredentialsCache
+from directory.domain.tenancy import ConnectionContext
+from directory.entrypoints.grpc_status import DATA_API
+from directory.service_layer.authentication import Authenticator
 from directory.service_layer.cursor_listing import CursorLister
 from directory.service_layer.resources import Projection, RequestInfo, ResourceService
 
@@ -25,15 +23,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
 
-KINDS = {directory_pb2.RESOURCE_TYPE_USER: "User", directory_pb2.RESOURCE_TYPE_GROUP: "Group"}
+KINDS = {
+    directory_pb2.RESOURCE_TYPE_USER: ResourceKind.USER,
+    directory_pb2.RESOURCE_TYPE_GROUP: ResourceKind.GROUP,
+}
 
 
 def _projection(p: directory_pb2.Projection) -> Projection:
     return Projection(tuple(p.attributes), tuple(p.excluded_attributes))
 
 
-def _kind(value: int) -> str:
-    kind: str | None = KINDS.get(value)  # type: ignore[call-overload]
+def _kind(value: int) -> ResourceKind:
+    kind: ResourceKind | None = KINDS.get(value)  # type: ignore[call-overload]
     if kind is None:
         raise errors.InvalidValue("unknown resource type")
     return kind
@@ -55,49 +56,20 @@ def _object(raw: bytes) -> dict[str, Any]:
 
 class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def __init__(
-        self,
-        pool: asyncpg.Pool,
-        service: ResourceService,
-        lister: CursorLister | None = None,
-        credentials: CredentialsCache | None = None,
+        self, authenticator: Authenticator, service: ResourceService, lister: CursorLister | None = None
     ) -> None:
-        self.pool = pool
+        self.authenticator = authenticator
         self.service = service
         self.lister = lister  # None: RFC 9865 cursors are not offered
-        self.credentials = credentials
 
     async def _authenticate(self, context: Context, connection_id: str) -> ConnectionContext:
         header = dict(context.invocation_metadata() or ()).get("authorization", "")
-        token = bearer_from_header(str(header))
-        if not token:
-            raise errors.Unauthorized("missing bearer token")
-        digest = token_hash(token)
-        ctx = self.credentials.get(digest) if self.credentials else None
-        if ctx is None:
-            generation = self.credentials.generation if self.credentials else 0
-            async with self.pool.acquire() as conn:
-                found = await tenants.lookup_token(conn, digest)
-            if found is not None:
-                ctx = found[0]
-                if self.credentials:
-                    self.credentials.put(digest, ctx, found[1], generation)
-        # A token for another connection is treated exactly like an unknown token: nothing is revealed.
-        if ctx is None or ctx.connection_id != connection_id:
-            raise errors.Unauthorized("invalid bearer token")
+        ctx = await self.authenticator.connection(str(header), connection_id)
         bind(workspace=ctx.workspace_id, portal=ctx.portal, connection_id=ctx.connection_id)
         return ctx
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await call()
-        except errors.ScimError as exc:
-            await abort_with(context, exc)
-        except asyncpg.LockNotAvailableError:
-            await abort_with(context, errors.Unavailable("the resource is busy; retry"))
-        except CONNECTION_ERRORS as exc:
-            log.warning("database unavailable", exc_info=exc)
-            await abort_with(context, errors.Unavailable("the directory database is unavailable"))
-        raise AssertionError("unreachable")  # abort_with always raises
+        return await DATA_API.run(context, call)
 
     async def DescribeConnection(
         self, request: directory_pb2.DescribeConnectionRequest, context: Context

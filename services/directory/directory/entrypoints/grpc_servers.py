@@ -30,15 +30,21 @@ SERVER_OPTIONS = (
 
 
 class GrpcServers:
+    """`admin_interceptors` (the admin credential check) run only on the server that serves the admin API,
+    so with a separate admin port the data API's calls never meet them."""
+
     def __init__(
-        self, interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]], separate_admin: bool
+        self,
+        interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]],
+        separate_admin: bool,
+        admin_interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
     ) -> None:
-        self.data = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
-        self.admin = (
-            grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
-            if separate_admin
-            else self.data
-        )
+        with_admin = [*interceptors, *admin_interceptors]
+        if separate_admin:
+            self.data = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
+            self.admin = grpc.aio.server(interceptors=with_admin, options=SERVER_OPTIONS)
+        else:
+            self.data = self.admin = grpc.aio.server(interceptors=with_admin, options=SERVER_OPTIONS)
 
     @property
     def all(self) -> list[grpc.aio.Server]:

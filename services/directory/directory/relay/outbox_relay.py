@@ -18,6 +18,8 @@ from nats.js import JetStreamContext
 from opentelemetry import trace
 from suite_common import streams, telemetry
 from suite_common.nats_connect import connect_forever
+from suite_common.pg_listen import listen_until
+from suite_common.waiting import wait_or_timeout
 
 from directory.adapters.postgres import outbox
 from directory.service_layer.unit_of_work import transaction
@@ -107,26 +109,11 @@ class OutboxRelay:
                 await self._nc.drain()
 
     async def _sleep(self, seconds: float, wakeable: bool = False) -> None:
-        waiter = self._wake if wakeable else self._stopping
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), seconds)
+        await wait_or_timeout(self._wake if wakeable else self._stopping, seconds)
 
     async def _listen(self) -> None:
         """LISTEN for commits that wrote outbox rows: events leave within milliseconds, not a poll period."""
-        while not self._stopping.is_set():
-            try:
-                conn = await asyncpg.connect(self.database_url)
-            except (OSError, asyncpg.PostgresError):
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                await conn.add_listener(outbox.NOTIFY_CHANNEL, lambda *_: self._wake.set())
-                while not self._stopping.is_set() and not conn.is_closed():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), 1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close()
+        await listen_until(self.database_url, outbox.NOTIFY_CHANNEL, self._wake.set, self._stopping)
 
     async def drain_once(self) -> int:
         assert self._js is not None

@@ -9,16 +9,13 @@ bypassed. Entries also expire after `ttl_s` and never outlive the token's own `e
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
 from dataclasses import dataclass
 
-import asyncpg
+from suite_common.pg_listen import listen_until
 
 from directory.domain.tenancy import ConnectionContext
 
-log = logging.getLogger(__name__)
 CHANNEL = "directory_credentials"
 
 
@@ -68,25 +65,21 @@ class CredentialsCache:
     async def shutdown(self) -> None:
         self._stopping.set()
 
+    def _listening_on(self) -> None:
+        self.invalidate()  # anything cached before this LISTEN may have missed a change
+        self._listening = True
+
+    def _listening_off(self) -> None:
+        self._listening = False
+        self.invalidate()
+
     async def run(self) -> None:
         """Hold the LISTEN connection; while it is down the cache is off and empty."""
-        while not self._stopping.is_set():
-            try:
-                conn = await asyncpg.connect(self.database_url)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("credentials listener cannot connect", extra={"error": str(exc)})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), 1.0)
-                continue
-            try:
-                await conn.add_listener(CHANNEL, lambda *_: self.invalidate())
-                self.invalidate()  # anything cached before this LISTEN may have missed a change
-                self._listening = True
-                while not self._stopping.is_set() and not conn.is_closed():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), 1.0)
-            finally:
-                self._listening = False
-                self.invalidate()
-                with contextlib.suppress(Exception):
-                    await conn.close()
+        await listen_until(
+            self.database_url,
+            CHANNEL,
+            self.invalidate,
+            self._stopping,
+            on_up=self._listening_on,
+            on_down=self._listening_off,
+        )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from scim_core.kinds import ResourceKind
 
 from directory.adapters.postgres import groups as groups_repo
 from directory.adapters.postgres import users as users_repo
@@ -86,7 +87,7 @@ class CursorLister:
 async def _represent(conn: Any, kind: str, rows: list[Any], projection: Projection) -> list[dict[str, Any]]:
     """Rows to SCIM resources, reading memberships only when the projection returns them."""
     ids = [r["id"] for r in rows]
-    if kind == "User":
+    if kind == ResourceKind.USER:
         if not projection.with_groups:
             return [user_representation(r) for r in rows]
         groups = await users_repo.groups_of(conn, ids) if ids else {}

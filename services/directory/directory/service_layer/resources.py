@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 from scim_core import errors
+from scim_core.kinds import ResourceKind
 from scim_core.normalize import normalize_resource
 from scim_core.patch import (
     AddMembers,
@@ -69,7 +70,7 @@ class RequestInfo:
 
 
 def resource_schema(ctx: ConnectionContext, kind: str) -> ResourceSchema:
-    if kind == "Group":
+    if kind == ResourceKind.GROUP:
         return GROUP_RESOURCE
     custom = tuple(Schema.from_schema_json(s) for s in ctx.custom_schemas)
     return resource_with_extensions(USER_RESOURCE, custom)
@@ -133,7 +134,7 @@ class ResourceService:
         self, ctx: ConnectionContext, kind: str, resource_id: str, projection: Projection
     ) -> Stored:
         async with self.pool.acquire() as conn:
-            if kind == "User":
+            if kind == ResourceKind.USER:
                 row = await users_repo.get(conn, ctx.connection_id, resource_id)
                 if row is None:
                     raise errors.NotFound(f"User {resource_id} not found")
@@ -168,7 +169,7 @@ class ResourceService:
                 limit=limit,
             )
             ids = [r["id"] for r in page.rows]
-            if kind == "User":
+            if kind == ResourceKind.USER:
                 groups = await users_repo.groups_of(conn, ids) if projection.with_groups and ids else {}
                 resources = (
                     [user_representation(r, groups.get(r["id"], [])) for r in page.rows]
@@ -197,20 +198,22 @@ class ResourceService:
         schema = resource_schema(ctx, kind)
         doc = normalize_resource(body, schema)
         async with transaction(self.pool) as conn:
-            if kind == "User":
+            if kind == ResourceKind.USER:
                 # RFC 7643 §4.1.1 leaves `active` to the service provider: a new user is active unless
                 # the client says otherwise, and GET shows that, as Okta expects (idp-clients §1.5).
                 doc.setdefault("active", True)
                 row = await users_repo.insert(conn, ctx.connection_id, doc)
                 state = user_representation(row)
-                await outbox.append(conn, ctx, self._event("User", "Created", row, state, info))
+                await outbox.append(conn, ctx, self._event(ResourceKind.USER, "Created", row, state, info))
                 groups: list[dict[str, str]] | None = [] if projection.with_groups else None
                 return Stored(user_representation(row, groups), row["version"])
             member_ids = [m["value"] for m in doc.pop("members", [])]
             row = await groups_repo.insert(conn, ctx.connection_id, doc)
             added = await groups_repo.add_members(conn, ctx.connection_id, row["id"], member_ids)
             state = group_representation(row)
-            await outbox.append(conn, ctx, self._event("Group", "Created", row, state, info, added=added))
+            await outbox.append(
+                conn, ctx, self._event(ResourceKind.GROUP, "Created", row, state, info, added=added)
+            )
             return Stored(
                 group_representation(
                     row, await _written_members(conn, row, projection, self.write_members_inline_max)
@@ -230,7 +233,7 @@ class ResourceService:
     ) -> Stored:
         schema = resource_schema(ctx, kind)
         doc = normalize_resource(body, schema)
-        if kind == "User":
+        if kind == ResourceKind.USER:
             # `active` changes only when the client says so: a PUT that omits it must not reactivate a user.
             return await self._write_user(
                 ctx,
@@ -263,7 +266,7 @@ class ResourceService:
     ) -> Stored:
         schema = resource_schema(ctx, kind)
         ops = parse_patch_request(body)
-        if kind == "User":
+        if kind == ResourceKind.USER:
             return await self._write_user(
                 ctx,
                 resource_id,
@@ -288,7 +291,7 @@ class ResourceService:
         info: RequestInfo,
     ) -> None:
         async with transaction(self.pool) as conn:
-            if kind == "User":
+            if kind == ResourceKind.USER:
                 row = await users_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
                 if row is None:
                     raise errors.NotFound(f"User {resource_id} not found")
@@ -356,7 +359,7 @@ class ResourceService:
             doc = compute(current)
             if _changed(doc, current):
                 row = await users_repo.update(conn, row["id"], doc)
-                event = self._event("User", "Updated", row, user_representation(row), info)
+                event = self._event(ResourceKind.USER, "Updated", row, user_representation(row), info)
                 await outbox.append(conn, ctx, event)
             return Stored(user_representation(row, await _groups(conn, row, projection)), row["version"])
 
@@ -383,7 +386,13 @@ class ResourceService:
             if _changed(doc, current) or added or removed:
                 row = await groups_repo.update(conn, row["id"], doc)
                 event = self._event(
-                    "Group", "Updated", row, group_representation(row), info, added=added, removed=removed
+                    ResourceKind.GROUP,
+                    "Updated",
+                    row,
+                    group_representation(row),
+                    info,
+                    added=added,
+                    removed=removed,
                 )
                 await outbox.append(conn, ctx, event)
             return Stored(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PORTALS = ("dashboard", "store", "mdm")
+from scim_core.kinds import PORTAL_NAMES
+
+from portal_actions.errors import InvalidRequest
+
+PORTALS = PORTAL_NAMES
 ON_CREATE = {
     "store": ("nothing", "employee"),
     "dashboard": ("nothing", "collaborator"),
@@ -25,7 +29,7 @@ ROLE_ALIASES = {"editor": "developer", "developer/editor": "developer"}
 DEFAULT_ROLE_SETTLE_SECONDS = 300
 
 
-class InvalidBehaviour(ValueError):
+class InvalidBehaviour(InvalidRequest):
     """A behaviour option, role, policy or mapping that the portal does not offer."""
 
 

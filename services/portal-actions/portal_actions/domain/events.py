@@ -18,7 +18,7 @@ class DirectoryEvent:
     workspace_id: str
     connection_id: str
     portal: str
-    kind: str  # "User" | "Group"
+    kind: str  # a ResourceKind
     change: str  # "Created" | "Updated" | "Deleted"
     resource_id: str
     version: int

@@ -1,12 +1,9 @@
-"""The PortalAdmin gRPC servicer, guarded by the admin credential.
-
-Errors cross the wire in one place (`_run`): a rejected option or mapping is INVALID_ARGUMENT with a
-message meant for the admin, an unknown device or policy is NOT_FOUND.
+"""The PortalAdmin gRPC servicer. The admin credential is checked before any of this runs
+(`suite_common.admin_credential.AdminCredentialCheck`); errors map to statuses in `grpc_status.ADMIN_API`.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -14,8 +11,9 @@ import grpc
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
 from suite_common import jsonutil
 
-from portal_actions.domain.behaviour import DEFAULT_ROLE_SETTLE_SECONDS, Behaviour, InvalidBehaviour
-from portal_actions.service_layer.admin import NotFound, PortalAdmin
+from portal_actions.domain.behaviour import DEFAULT_ROLE_SETTLE_SECONDS, Behaviour
+from portal_actions.entrypoints.grpc_status import ADMIN_API
+from portal_actions.service_layer.admin import PortalAdmin
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -80,26 +78,16 @@ def _audit_pb(r: Any) -> portal_pb2.AuditEntry:
         request_id=r["request_id"] or "",
         detail=r["detail"] or "",
         group_name=r["group_name"] or "",
+        mode=r["mode"],
     )
 
 
 class PortalAdminServicer(portal_pb2_grpc.PortalAdminServicer):
-    def __init__(self, admin: PortalAdmin, admin_token: str) -> None:
+    def __init__(self, admin: PortalAdmin) -> None:
         self.admin = admin
-        self.admin_token = admin_token
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
-        supplied = str(dict(context.invocation_metadata() or ()).get("x-admin-token", ""))
-        # An empty configured token disables the admin API rather than leaving it open.
-        if not self.admin_token or not hmac.compare_digest(supplied.encode(), self.admin_token.encode()):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "admin credential required")
-        try:
-            return await call()
-        except InvalidBehaviour as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except NotFound as exc:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-        raise AssertionError("unreachable")
+        return await ADMIN_API.run(context, call)
 
     async def SetBehaviour(
         self, request: portal_pb2.SetBehaviourRequest, context: Context

@@ -9,11 +9,15 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from scim_core import errors
+from scim_core.kinds import ResourceKind
 from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
 from suite_common.grpc_errors import scim_error_from_rpc
 
 T = TypeVar("T")
-KIND = {"User": directory_pb2.RESOURCE_TYPE_USER, "Group": directory_pb2.RESOURCE_TYPE_GROUP}
+KIND: dict[str, directory_pb2.ResourceType.ValueType] = {
+    ResourceKind.USER: directory_pb2.RESOURCE_TYPE_USER,
+    ResourceKind.GROUP: directory_pb2.RESOURCE_TYPE_GROUP,
+}
 # round_robin spreads calls over every address the target resolves to (a headless Service, or `ipv4:a,b`),
 # and client-side health checking skips a replica as soon as its health turns NOT_SERVING: a directory
 # that drains on SIGTERM stops receiving new calls before it stops listening.
@@ -23,7 +27,7 @@ SERVICE_CONFIG = json.dumps(
         "healthCheckConfig": {"serviceName": "scimsuite.directory.v1.DirectoryService"},
     }
 )
-_UNAVAILABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+_UNAVAILABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
 
 
 class DirectoryClient:
@@ -53,6 +57,8 @@ class DirectoryClient:
             scim = scim_error_from_rpc(exc)
             if scim is not None:
                 raise scim from None
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise errors.GatewayTimeout("the directory did not answer in time; retry later") from exc
             if exc.code() in _UNAVAILABLE:
                 raise errors.Unavailable("the directory is unavailable; retry later") from exc
             raise

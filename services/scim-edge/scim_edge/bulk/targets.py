@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scim_core import errors
+from scim_core.kinds import ResourceKind
 
-ENDPOINTS = {"users": ("User", "Users"), "groups": ("Group", "Groups")}
+ENDPOINTS = {kind.endpoint.lower(): (kind, kind.endpoint) for kind in ResourceKind}
 
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "User" or "Group"
+    kind: str  # a ResourceKind
     endpoint: str  # "Users" or "Groups", as the location URL spells it
     resource_id: str | None
 

@@ -3,28 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
+from suite_common.health import DependencyHealth
+from suite_common.web import web_app
 
 from scim_edge.adapters.directory_client import DirectoryClient
 from scim_edge.adapters.security_events_client import SecurityEventsClient
 from scim_edge.config import Settings
-from scim_edge.http import health, observability, routes, security_events
+from scim_edge.http import observability, routes, security_events
 from scim_edge.http.context import DIRECTORY, SETTINGS
 from scim_edge.http.middleware import scim_errors
 from scim_edge.http.rate_limit import TokenBuckets, rate_limit_middleware
+from scim_edge.http.responses import scim_json
+
+
+def _scim_json(body: Any, status: int) -> web.Response:
+    return scim_json(body, status=status)
 
 
 def build_app(settings: Settings) -> web.Application:
     # client_max_size is a backstop; read_json enforces the limit with a SCIM 413 before buffering.
     # The rate limit runs inside scim_errors, before a request body is read or the directory is called.
     limiter = rate_limit_middleware(TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst))
-    app = web.Application(
-        middlewares=[observability.observe, scim_errors, limiter], client_max_size=settings.max_body_bytes + 1
+
+    async def directory_serving() -> bool:
+        return await app[DIRECTORY].serving()
+
+    app = web_app(
+        health=DependencyHealth({"directory": directory_serving}),
+        route_template=observability.route_template,
+        middlewares=[scim_errors, limiter],
+        log_fields=observability.log_fields,
+        json_response=_scim_json,
+        client_max_size=settings.max_body_bytes + 1,
     )
     app[SETTINGS] = settings
-    app[health.DRAINING] = [False]
-    observability.install(app)
 
     async def directory_ctx(app: web.Application) -> AsyncIterator[None]:
         client = DirectoryClient(settings.directory_addr, settings.rpc_timeout_s)
@@ -45,8 +60,6 @@ def build_app(settings: Settings) -> web.Application:
         await client.close()
 
     app.cleanup_ctx.append(security_events_ctx)
-    app.router.add_get("/healthz", health.healthz)
-    app.router.add_get("/readyz", health.readyz)
     app.router.add_route("*", "/scim/v2/{connection_id}", routes.dispatch)
     app.router.add_route("*", "/scim/v2/{connection_id}/{tail:.*}", routes.dispatch)
     app.router.add_get("/scim-events/streams/{stream_id}/jwks.json", security_events.jwks)

@@ -1,28 +1,20 @@
-"""One middleware that traces, measures and logs every request by its route template.
+"""The SCIM edge's route templates, by which every request is traced, measured and logged.
 
 The SCIM router is a catch-all dispatcher (resource names are case-insensitive), so aiohttp's own route
 says nothing useful; the template is computed here from the path instead. Spans and series are keyed by
 that template (`POST /scim/v2/{connection_id}/Users`), never by the raw path, which holds tenant ids and
-resource ids and would make every request its own series.
+resource ids and would make every request its own series. The middleware itself is the suite's
+(`suite_common.web`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 
 from aiohttp import web
-from opentelemetry import trace
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from suite_common import metrics, telemetry
+from suite_common.web import OPERATIONAL
 
 from scim_edge.http.context import REQUEST_ID
-
-log = logging.getLogger(__name__)
-tracer = trace.get_tracer("scim_edge.http")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SCIM_PREFIX = "/scim/v2/{connection_id}"
 UNMATCHED = "unmatched"
@@ -36,36 +28,11 @@ _ENDPOINTS = {
     "schemas": "Schemas",
 }
 _WITH_ID = {"Users", "Groups", "ResourceTypes", "Schemas"}
-_OPERATIONAL = frozenset({"/healthz", "/readyz", "/metrics"})
-
-
-class HttpMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
-        self.requests = Counter(
-            "http_requests",
-            "HTTP requests answered, by method, route template and status.",
-            ["method", "route", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "http_request_duration_seconds",
-            "Time to answer an HTTP request, by method and route template.",
-            ["method", "route"],
-            registry=registry,
-            buckets=metrics.LATENCY_BUCKETS,
-        )
-        self.in_flight = Gauge(
-            "http_requests_in_flight", "HTTP requests being handled now.", registry=registry
-        )
-
-
-METRICS = web.AppKey("http_metrics", HttpMetrics)
 
 
 def route_template(path: str) -> str:
     """`/scim/v2/abc/users/42` -> `/scim/v2/{connection_id}/Users/{id}`; anything unknown -> `unmatched`."""
-    if path in _OPERATIONAL:
+    if path in OPERATIONAL:
         return path
     parts = [p for p in path.split("/") if p]
     if parts[:2] != ["scim", "v2"] or len(parts) < 3:
@@ -83,58 +50,9 @@ def route_template(path: str) -> str:
     return f"{SCIM_PREFIX}/{endpoint}/{{id}}" if endpoint in _WITH_ID else UNMATCHED
 
 
-@web.middleware
-async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost middleware: it sees the final status, after SCIM errors became responses."""
-    route = route_template(request.path)
-    method = request.method
-    m = request.app[METRICS]
-    start = time.perf_counter()
-    status = 500
-    with tracer.start_as_current_span(
-        f"{method} {route}",
-        context=telemetry.extract(request.headers),
-        kind=trace.SpanKind.SERVER,
-        attributes={"http.request.method": method, "http.route": route, "url.path": request.path},
-    ) as span:
-        m.in_flight.inc()
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:  # redirects and the like, raised rather than returned
-            status = exc.status
-            raise
-        except asyncio.CancelledError:
-            status = 499  # the client went away first (nginx's convention)
-            raise
-        finally:
-            elapsed = time.perf_counter() - start
-            m.in_flight.dec()
-            m.requests.labels(method, route, str(status)).inc()
-            m.latency.labels(method, route).observe(elapsed)
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                span.set_status(trace.StatusCode.ERROR)
-            if route not in _OPERATIONAL:
-                log.info(
-                    "request",
-                    extra={
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                        "connection_id": request.match_info.get("connection_id", ""),
-                        "request_id": request.get(REQUEST_ID, ""),
-                    },
-                )
-
-
-async def metrics_endpoint(request: web.Request) -> web.Response:
-    return metrics.exposition(request.app[METRICS].registry)
-
-
-def install(app: web.Application) -> None:
-    """Give the app its own registry and a `/metrics` route (off the Ingress, which routes /scim only)."""
-    app[METRICS] = HttpMetrics(metrics.new_registry())
-    app.router.add_get("/metrics", metrics_endpoint)
+def log_fields(request: web.Request) -> Mapping[str, object]:
+    """What each request's log line says besides the route: the tenant's connection and the request id."""
+    return {
+        "connection_id": request.match_info.get("connection_id", ""),
+        "request_id": request.get(REQUEST_ID, ""),
+    }

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from aiohttp import web
 from scim_core import errors
+from scim_core.kinds import ResourceKind
 
 from scim_edge.http import discovery, resources
 from scim_edge.http.bulk import bulk
 from scim_edge.http.context import call_context
 
-RESOURCE_KINDS = {"users": "User", "groups": "Group"}
+RESOURCE_KINDS = {kind.endpoint.lower(): kind for kind in ResourceKind}
 DISCOVERY = {"serviceproviderconfig", "resourcetypes", "schemas"}
 
 

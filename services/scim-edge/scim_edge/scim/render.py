@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from scim_core.kinds import ResourceKind
 from scim_core.projection import project
 from scim_core.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceSchema
 
-ENDPOINTS = {"User": "Users", "Group": "Groups"}
-SCHEMAS: dict[str, ResourceSchema] = {"User": USER_RESOURCE, "Group": GROUP_RESOURCE}
+ENDPOINTS = {kind.value: kind.endpoint for kind in ResourceKind}
+SCHEMAS: dict[str, ResourceSchema] = {ResourceKind.USER: USER_RESOURCE, ResourceKind.GROUP: GROUP_RESOURCE}
 
 
 def render(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim_core.filter import parse_filter
+from scim_core.kinds import ResourceKind
 from scim_core.schema import ResourceSchema
 
 from directory.adapters.postgres import groups as groups_repo
@@ -22,9 +23,9 @@ from directory.adapters.postgres import users as users_repo
 from directory.adapters.postgres.filter_sql import SqlParams, compile_filter, compile_sort
 from directory.domain.cursors import Direction, Position
 
-_TABLES = {
-    "User": ("directory.users", "u", users_repo.COLUMNS),
-    "Group": ("directory.groups", "g", groups_repo.COLUMNS),
+_TABLES: dict[str, tuple[str, str, str]] = {
+    ResourceKind.USER: ("directory.users", "u", users_repo.COLUMNS),
+    ResourceKind.GROUP: ("directory.groups", "g", groups_repo.COLUMNS),
 }
 # Extra output columns carrying each row's position; the representations ignore them.
 _SORT_KEY = "cursor_sort_key"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from scim_core.filter import parse_filter
+from scim_core.kinds import ResourceKind
 from scim_core.schema import ResourceSchema
 
 from directory.adapters.postgres import groups as groups_repo
@@ -25,9 +26,9 @@ class Page:
     total: int
 
 
-_TABLES = {
-    "User": ("directory.users", "u", users_repo.COLUMNS),
-    "Group": ("directory.groups", "g", groups_repo.COLUMNS),
+_TABLES: dict[str, tuple[str, str, str]] = {
+    ResourceKind.USER: ("directory.users", "u", users_repo.COLUMNS),
+    ResourceKind.GROUP: ("directory.groups", "g", groups_repo.COLUMNS),
 }
 
 

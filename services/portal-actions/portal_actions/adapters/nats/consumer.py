@@ -24,6 +24,7 @@ from nats.js.errors import FetchTimeoutError
 from opentelemetry import trace
 from suite_common import streams, telemetry
 from suite_common.pg import CONNECTION_ERRORS
+from suite_common.waiting import wait_or_timeout
 
 from portal_actions.domain.ordering import PredecessorPending
 
@@ -100,8 +101,7 @@ class EventConsumer:
                 break
             except Exception as exc:
                 log.warning("cannot subscribe yet", extra={"error": str(exc)})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), 1.0)
+                await wait_or_timeout(self._stopping, 1.0)
         else:
             return
         try:
