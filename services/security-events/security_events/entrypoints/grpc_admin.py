@@ -1,4 +1,5 @@
-"""The SecurityEventsAdmin servicer, guarded by the admin credential (metadata `x-admin-token`).
+"""The SecurityEventsAdmin servicer. The admin credential (metadata `x-admin-token`) is checked before
+any of this runs, by suite_common's `AdminCredentialCheck` interceptor (see bootstrap).
 
 Errors cross the wire here only: a rejected request is INVALID_ARGUMENT with a message meant for the admin,
 an unknown stream or receiver NOT_FOUND, a second stream for a connection ALREADY_EXISTS.
@@ -6,7 +7,6 @@ an unknown stream or receiver NOT_FOUND, a second stream for a connection ALREAD
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -58,15 +58,10 @@ async def abort_for(context: Context, exc: Exception) -> None:
 
 
 class SecurityEventsAdminServicer(events_out_pb2_grpc.SecurityEventsAdminServicer):
-    def __init__(self, admin: StreamAdmin, admin_token: str) -> None:
+    def __init__(self, admin: StreamAdmin) -> None:
         self.admin = admin
-        self.admin_token = admin_token
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
-        supplied = str(dict(context.invocation_metadata() or ()).get("x-admin-token", ""))
-        # An empty configured token disables the admin API rather than leaving it open.
-        if not self.admin_token or not hmac.compare_digest(supplied.encode(), self.admin_token.encode()):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "admin credential required")
         try:
             return await call()
         except (InvalidRequest, NotFound, AlreadyExists) as exc:
