@@ -7,7 +7,8 @@ import uuid
 import pytest
 from security_events.adapters.postgres.keys import KeyStore
 from security_events.domain.key_encryption import Sealer
-from security_events.service_layer.admin import InvalidRequest, StreamAdmin
+from security_events.errors import InvalidRequest
+from security_events.service_layer.admin import StreamAdmin
 from suite_common.pg import create_pool
 
 

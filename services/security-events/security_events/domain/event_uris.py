@@ -9,6 +9,8 @@ its deletion, so a resource never joins or leaves a feed other than by `prov:cre
 
 from __future__ import annotations
 
+from security_events.errors import InvalidRequest
+
 PREFIX = "urn:ietf:params:scim:event:prov:"
 CREATE, PATCH, PUT = "create", "patch", "put"
 DELETE = PREFIX + "delete"
@@ -26,7 +28,7 @@ ALL: tuple[str, ...] = (
 _CANONICAL = {uri.lower(): uri for uri in ALL}
 
 
-class UnknownEventUri(ValueError):
+class UnknownEventUri(InvalidRequest):
     """A subscription names an event this service does not emit."""
 
 

@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from security_events.errors import KeyEncryptionError
+
+__all__ = ["KeyEncryptionError", "Sealer"]
+
 _NONCE = 12
-
-
-class KeyEncryptionError(ValueError):
-    pass
 
 
 class Sealer:

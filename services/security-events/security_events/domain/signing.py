@@ -17,11 +17,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from security_events.errors import InvalidRequest
+
 ALGORITHMS = ("ES256", "RS256")
 SET_TYPE = "secevent+jwt"
 
 
-class UnsupportedAlgorithm(ValueError):
+class UnsupportedAlgorithm(InvalidRequest):
     pass
 
 

@@ -1,8 +1,7 @@
 """The SecurityEventsAdmin servicer. The admin credential (metadata `x-admin-token`) is checked before
 any of this runs, by suite_common's `AdminCredentialCheck` interceptor (see bootstrap).
 
-Errors cross the wire here only: a rejected request is INVALID_ARGUMENT with a message meant for the admin,
-an unknown stream or receiver NOT_FOUND, a second stream for a connection ALREADY_EXISTS.
+Errors cross the wire through one mapping (`entrypoints.grpc_status.API`).
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ import grpc
 from scimsuite.events_out.v1 import events_out_pb2 as pb
 from scimsuite.events_out.v1 import events_out_pb2_grpc
 
-from security_events.service_layer.admin import AlreadyExists, InvalidRequest, NotFound, StreamAdmin
+from security_events.entrypoints.grpc_status import API
+from security_events.service_layer.admin import StreamAdmin
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -47,26 +47,12 @@ def receiver_pb(row: Any, stats: Any | None = None) -> pb.Receiver:
     return out
 
 
-async def abort_for(context: Context, exc: Exception) -> None:
-    if isinstance(exc, InvalidRequest):
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-    if isinstance(exc, NotFound):
-        await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-    if isinstance(exc, AlreadyExists):
-        await context.abort(grpc.StatusCode.ALREADY_EXISTS, str(exc))
-    raise exc
-
-
 class SecurityEventsAdminServicer(events_out_pb2_grpc.SecurityEventsAdminServicer):
     def __init__(self, admin: StreamAdmin) -> None:
         self.admin = admin
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await call()
-        except (InvalidRequest, NotFound, AlreadyExists) as exc:
-            await abort_for(context, exc)
-        raise AssertionError("unreachable")
+        return await API.run(context, call)
 
     async def _stream(self, stream_id: str) -> pb.Stream:
         row, kids, receivers = await self.admin.stream(stream_id)

@@ -12,9 +12,9 @@ from scimsuite.events_out.v1 import events_out_pb2 as pb
 from scimsuite.events_out.v1 import events_out_pb2_grpc
 from suite_common import jsonutil
 
-from security_events.entrypoints.grpc_admin import abort_for
-from security_events.service_layer.admin import InvalidRequest, NotFound, StreamAdmin
-from security_events.service_layer.poll import Poller, PollUnauthorized
+from security_events.entrypoints.grpc_status import API
+from security_events.service_layer.admin import StreamAdmin
+from security_events.service_layer.poll import Poller
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -25,14 +25,13 @@ class SetTransmitterServicer(events_out_pb2_grpc.SetTransmitterServicer):
         self.poller = poller
 
     async def GetJwks(self, request: pb.StreamRef, context: Context) -> pb.GetJwksResponse:
-        try:
+        async def call() -> pb.GetJwksResponse:
             return pb.GetJwksResponse(jwks_json=jsonutil.dumps(await self.admin.jwks(request.stream_id)))
-        except (InvalidRequest, NotFound) as exc:
-            await abort_for(context, exc)
-        raise AssertionError("unreachable")
+
+        return await API.run(context, call)
 
     async def Poll(self, request: pb.PollRequest, context: Context) -> pb.PollResponse:
-        try:
+        async def call() -> pb.PollResponse:
             result = await self.poller.poll(
                 request.poll_token,
                 list(request.ack),
@@ -40,7 +39,6 @@ class SetTransmitterServicer(events_out_pb2_grpc.SetTransmitterServicer):
                 request.max_events if request.HasField("max_events") else -1,
                 request.return_immediately,
             )
-        except PollUnauthorized as exc:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
-            raise AssertionError("unreachable") from exc
-        return pb.PollResponse(sets=result.sets, more_available=result.more_available)
+            return pb.PollResponse(sets=result.sets, more_available=result.more_available)
+
+        return await API.run(context, call)

@@ -19,20 +19,9 @@ from security_events.adapters.postgres import sets, streams
 from security_events.adapters.postgres.keys import KeyStore
 from security_events.domain import event_uris, signing
 from security_events.domain.key_encryption import Sealer
+from security_events.errors import AlreadyExists, InvalidRequest, NotFound
 
 PORTALS = ("dashboard", "store", "mdm")
-
-
-class InvalidRequest(ValueError):
-    pass
-
-
-class NotFound(LookupError):
-    pass
-
-
-class AlreadyExists(ValueError):
-    pass
 
 
 def token_digest(token: str) -> bytes:
@@ -129,10 +118,7 @@ class StreamAdmin:
         stream_id = _uuid(stream_id, "stream_id")
         if delivery not in ("push", "poll"):
             raise InvalidRequest(f"delivery must be push or poll, got {delivery!r}")
-        try:
-            subscribed = event_uris.subscription(events)
-        except event_uris.UnknownEventUri as exc:
-            raise InvalidRequest(str(exc)) from exc
+        subscribed = event_uris.subscription(events)
         receiver_id = str(uuid.uuid4())
         poll_token = ""
         sealed: bytes | None = None

@@ -15,15 +15,12 @@ from dataclasses import dataclass
 import asyncpg
 
 from security_events.adapters.postgres import sets, streams
+from security_events.errors import PollUnauthorized
 from security_events.metrics import SetMetrics
 from security_events.service_layer.admin import token_digest
 
 DEFAULT_MAX_EVENTS = 100
 MAX_EVENTS = 1000
-
-
-class PollUnauthorized(Exception):
-    pass
 
 
 @dataclass(frozen=True)
