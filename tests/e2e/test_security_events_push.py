@@ -7,6 +7,7 @@ subject, with the events that change amounts to.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,7 +23,14 @@ from tests.support.admin import Admin, Tenant
 from tests.support.eventually import assert_eventually
 from tests.support.idp import Okta
 from tests.support.scim_client import ScimClient
-from tests.support.set_receiver import PROV, PushReceiver, StreamsAdmin, Verifier, version_of
+from tests.support.set_receiver import (
+    PROV,
+    PushReceiver,
+    StreamsAdmin,
+    Verifier,
+    start_on_one_port,
+    version_of,
+)
 from tests.support.stack import Stack
 
 FULL = [f"{PROV}create:full", f"{PROV}patch:full", f"{PROV}put:full"]
@@ -212,3 +220,37 @@ async def test_receiver_configuration_is_validated(
         assert all("d" not in k for k in (await resp.json(content_type=None))["keys"])
     async with http.get(f"{stack.edge_url}/scim-events/streams/{'0' * 8}/jwks.json") as resp:
         assert resp.status == 404 and (await resp.json())["err"] == "not_found"
+
+
+async def test_a_hanging_receiver_delays_no_other_receiver_on_the_same_host(
+    stack: Stack, streams: StreamsAdmin, tenant: Tenant, http: aiohttp.ClientSession, unique: str
+) -> None:
+    """Both receivers answer on one host and port (two paths); the slow one holds every request."""
+    stream = await streams.create(tenant.workspace_id, "store")
+    verifier = Verifier(http, f"{stack.edge_url}{stream.jwks_path}")
+    slow, fast = (
+        PushReceiver(verifier, tenant.base_url, f"Bearer {secrets.token_urlsafe(16)}") for _ in "ab"
+    )
+    await start_on_one_port([slow, fast])
+    slow.gate = asyncio.Event()  # holds every request until opened (longer than the push timeout)
+    for rcv in (slow, fast):
+        await streams.add_push(stream.id, rcv.url, rcv.authorization, [f"{PROV}create:notice"])
+    try:
+        okta = Okta(ScimClient(http, stack.edge_url, tenant))
+        uids = [await okta.create_user(f"h{i}.{unique}@okta.local") for i in range(40)]
+
+        async def fast_has_all() -> None:
+            assert len(fast.received.distinct().sets) == len(uids), len(fast.received.sets)
+
+        await assert_eventually(fast_has_all, timeout=30)
+        assert slow.held >= 1 and not slow.received.sets, "the slow receiver is still holding"
+        slow.gate.set()
+
+        async def slow_has_all_too() -> None:
+            assert {c["sub_id"]["uri"] for c in slow.received.sets} == {f"/Users/{u}" for u in uids}
+
+        await assert_eventually(slow_has_all_too, timeout=60)
+    finally:
+        slow.gate.set()
+        await slow.stop()
+        await fast.stop()

@@ -149,6 +149,7 @@ class PushReceiver:
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
+            self.runner = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
@@ -173,6 +174,24 @@ class PushReceiver:
             return web.Response(status=400, text=error, content_type="application/json")
         self.received.add(claims)
         return web.Response(status=202)
+
+
+async def start_on_one_port(receivers: list[PushReceiver]) -> None:
+    """Serve several receivers from one loopback port, each on its own path (one host, one port: what a
+    shared HTTP connection pool would make them compete for)."""
+    app = web.Application()
+    for i, rcv in enumerate(receivers):
+        app.router.add_post(f"/events/{i}", rcv._handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    for i, rcv in enumerate(receivers):
+        rcv.url = f"http://127.0.0.1:{port}/events/{i}"
+        rcv.audience = rcv.audience or rcv.url
+        rcv.port = port
+    receivers[0].runner = runner  # stopping the first stops the shared server
 
 
 class PollReceiver:

@@ -1,8 +1,9 @@
-"""Push delivery (RFC 8935): one worker per receiver with SETs due, each with its own concurrency bound.
+"""Push delivery (RFC 8935): one worker per receiver with SETs due, each with its own HTTP connection pool.
 
-A slow or dead receiver only ever holds its own worker: its SETs wait in its own queue (rows), its
-requests time out on their own, and other receivers' workers and the consumer never wait for it. Several
-replicas deliver side by side; a SET is leased to one of them at a time (adapters.postgres.sets).
+A slow or dead receiver only ever holds its own worker and its own connections (two receivers on one host
+share nothing): its SETs wait in its own queue (rows), its requests time out on their own, and other
+receivers' workers and the consumer never wait for it. Several replicas deliver side by side; a SET is
+leased to one of them at a time (adapters.postgres.sets).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class PushDeliverer:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._workers: dict[str, asyncio.Task[None]] = {}
+        # One session (connection pool) per receiver, kept between drains so connections are reused.
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
         self.delivered_total = 0
 
     async def shutdown(self) -> None:
@@ -67,37 +70,49 @@ class PushDeliverer:
         """New SETs committed: look for due receivers now rather than at the next tick."""
         self._wake.set()
 
+    def _session(self, receiver_id: str) -> aiohttp.ClientSession:
+        session = self._sessions.get(receiver_id)
+        if session is None or session.closed:
+            session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s),
+                connector=aiohttp.TCPConnector(limit=self.policy.concurrency),
+            )
+            self._sessions[receiver_id] = session
+        return session
+
     async def run(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=self.policy.timeout_s)
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.policy.concurrency)
-        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-            try:
-                while not self._stopping.is_set():
-                    self._wake.clear()
-                    try:
-                        async with self.pool.acquire() as conn:
-                            due = await sets.due_push_receivers(conn)
-                    except Exception as exc:
-                        log.warning("cannot list due receivers", extra={"error": str(exc)})
-                        due = []
-                    for receiver_id in due:
-                        if receiver_id not in self._workers:
-                            task = asyncio.create_task(self._drain(http, receiver_id))
-                            self._workers[receiver_id] = task
-                            task.add_done_callback(functools.partial(self._done, receiver_id))
-                    with contextlib.suppress(TimeoutError):
-                        # The NOTIFY wakes this at once; the timeout picks up retries coming due.
-                        await asyncio.wait_for(self._wake.wait(), 0.25)
-            finally:
-                workers = list(self._workers.values())
-                for task in workers:
-                    task.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                try:
+                    async with self.pool.acquire() as conn:
+                        due = await sets.due_push_receivers(conn)
+                except Exception as exc:
+                    log.warning("cannot list due receivers", extra={"error": str(exc)})
+                    due = []
+                for receiver_id in due:
+                    if receiver_id not in self._workers:
+                        task = asyncio.create_task(self._drain(self._session(receiver_id), receiver_id))
+                        self._workers[receiver_id] = task
+                        task.add_done_callback(functools.partial(self._done, receiver_id))
+                with contextlib.suppress(TimeoutError):
+                    # The NOTIFY wakes this at once; the timeout picks up retries coming due.
+                    await asyncio.wait_for(self._wake.wait(), 0.25)
+        finally:
+            workers = list(self._workers.values())
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            for session in self._sessions.values():
+                await session.close()
 
     async def _target(self, receiver_id: str) -> _Target | None:
         async with self.pool.acquire() as conn:
             row = await streams.receiver(conn, receiver_id)
         if row is None or row["delivery"] != "push":
+            session = self._sessions.pop(receiver_id, None)  # removed meanwhile
+            if session is not None:
+                await session.close()
             return None
         auth = ""
         if row["authorization_sealed"] is not None:
