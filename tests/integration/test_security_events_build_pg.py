@@ -117,6 +117,7 @@ async def test_a_receiver_that_never_answers_is_dead_lettered_after_its_bound(po
                     receiver_id,
                 )
             assert row is not None and row["state"] == "dead", row
+            assert row["last_error"].startswith("transport: TimeoutError"), row
 
         await assert_eventually(dead, timeout=30)
     finally:
@@ -124,9 +125,8 @@ async def test_a_receiver_that_never_answers_is_dead_lettered_after_its_bound(po
         await task
         silent.close()
         await silent.wait_closed()
-    labels = {"receiver": receiver_id}
-    assert registry.get_sample_value("security_events_sets_dead_total", labels) == 1
-    assert (registry.get_sample_value("security_events_sets_retried_total", labels) or 0) >= 1
+    # How many timeouts fit in the bound depends on the machine; that it ends dead, once, does not.
+    assert registry.get_sample_value("security_events_sets_dead_total", {"receiver": receiver_id}) == 1
 
 
 async def test_pruning_forgets_settled_sets_but_never_pending_ones_nor_recent_ids(pool: asyncpg.Pool) -> None:
