@@ -1,5 +1,5 @@
 # One image for the whole suite, with an entry point per service:
-#   scim-edge | directory serve | directory migrate | portal-actions serve | portal-actions migrate | scimctl
+#   scim-edge | directory serve|migrate | portal-actions serve|migrate | security-events serve|migrate | scimctl
 # Kubernetes picks one with `args` (deploy/k8s). Build: docker build -t scim-suite:dev .
 
 FROM python:3.11-slim-bookworm AS build
@@ -26,6 +26,6 @@ RUN python -m compileall -q /opt/scim/lib \
     && groupadd --system --gid 10001 scim \
     && useradd --system --uid 10001 --gid scim --no-create-home --shell /usr/sbin/nologin scim
 USER 10001:10001
-EXPOSE 8080 8090 50051 50052 50061 9464
+EXPOSE 8080 8090 50051 50052 50053 50061 50063 9464
 ENTRYPOINT []
 CMD ["scim-edge"]

@@ -42,7 +42,7 @@ lint: $(STAMP)
 # pyproject.toml (annotations optional, annotated code checked).
 TYPED := libs/scim_core/scim_core libs/suite_common/suite_common services/scim-edge/scim_edge \
     services/directory/directory services/portal-actions/portal_actions services/admin-console/admin_console \
-    tools/scimctl/scimctl tools/devstack/devstack tools/protogen/protogen tests bench
+    services/security-events/security_events tools/scimctl/scimctl tools/devstack/devstack tools/protogen/protogen tests bench
 typecheck: $(STAMP)
 	$(BIN)/mypy $(TYPED)
 

@@ -27,6 +27,7 @@ async def test_a_clean_stop_removes_the_logs_and_drops_the_database(servers: Ser
             "directory-0.log",
             "portal-actions-0.log",
             "scim-edge-0.log",
+            "security-events.log",
         ]
     assert all(svc.process is not None and svc.process.returncode == 0 for svc in stack.services)
     assert not stack.log_dir.exists()

@@ -26,6 +26,7 @@ async def scimctl(stack: Stack, *args: str) -> CliResult:
         "DIRECTORY_ADDR": stack.directory_addr,
         "PORTAL_ADDR": stack.portal_addr,
         "ADMIN_TOKEN": stack.admin_token,
+        "SECURITY_EVENTS_ADDR": stack.security_events_addr,
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

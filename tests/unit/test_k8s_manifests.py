@@ -23,10 +23,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
-SERVICES = ("directory", "portal-actions", "scim-edge", "admin-console")
+SERVICES = ("directory", "portal-actions", "scim-edge", "admin-console", "security-events")
 HTTP_SERVICES = ("scim-edge", "admin-console")
-GRPC_SERVICES = {"directory": 50051, "portal-actions": 50052}
-SECRET_NAMES = {"DATABASE_URL", "ADMIN_TOKEN", "CONSOLE_SESSION_SECRET"}
+GRPC_SERVICES = {"directory": 50051, "portal-actions": 50052, "security-events": 50053}
+SECRET_NAMES = {"DATABASE_URL", "ADMIN_TOKEN", "CONSOLE_SESSION_SECRET", "SECURITY_EVENTS_KEY_SECRET"}
 KUBERNETES_VERSION = "1.31.0"  # the oldest minor still in upstream support when these manifests were written
 NAME = "app.kubernetes.io/name"
 
@@ -185,8 +185,9 @@ def test_the_ingress_serves_only_the_edge_scim_paths_over_tls(docs: tuple[Doc, .
     assert hosts <= {h for t in spec["tls"] for h in t["hosts"]} and all(t["secretName"] for t in spec["tls"])
     paths = [p for r in spec["rules"] for p in r["http"]["paths"]]
     assert {p["backend"]["service"]["name"] for p in paths} == {"scim-edge"}
-    # Only SCIM: /metrics, /readyz and anything else on the edge's port stay inside the cluster.
-    assert {(p["path"], p["pathType"]) for p in paths} == {("/scim/v2", "Prefix")}
+    # Only SCIM and the SET receivers' JWKS and poll endpoints (issue 15): /metrics, /readyz and anything
+    # else on the edge's port stay inside the cluster.
+    assert {(p["path"], p["pathType"]) for p in paths} == {("/scim/v2", "Prefix"), ("/scim-events", "Prefix")}
 
 
 def test_prod_keeps_three_replicas_and_spreads_them() -> None:
@@ -293,6 +294,8 @@ def test_network_policy_denies_by_default(docs: tuple[Doc, ...]) -> None:
         ("portal-actions", 50052),
         ("scim-edge", 8080),
         ("admin-console", 8090),
+        ("security-events", 50053),
+        ("security-events", 50063),
     ):
         assert not policies.allows(stranger, policies.pod(name), port), (name, port)
 
@@ -300,6 +303,8 @@ def test_network_policy_denies_by_default(docs: tuple[Doc, ...]) -> None:
 def test_network_policy_allows_exactly_the_suite_flows(docs: tuple[Doc, ...]) -> None:
     p = Policies(docs)
     edge, directory, portal = p.pod("scim-edge"), p.pod("directory"), p.pod("portal-actions")
+    events = p.pod("security-events")
+    receiver = Peer({}, "customer-receivers")
     ingress_controller = Peer({"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx")
     prometheus = Peer({"app.kubernetes.io/name": "prometheus"}, "monitoring")
     scimctl = p.pod("scimctl", **{"scim-suite/admin-client": "true"})
@@ -309,10 +314,12 @@ def test_network_policy_allows_exactly_the_suite_flows(docs: tuple[Doc, ...]) ->
     assert p.allows(ingress_controller, edge, 8080)
     assert p.allows(edge, directory, 50051)
     assert p.allows(scimctl, directory, 50061) and p.allows(scimctl, portal, 50052)
-    for svc in (directory, portal):
+    for svc in (directory, portal, events):
         assert p.allows(svc, database, 5432) and p.allows(svc, database, 4222)
     assert p.allows(p.pod("scim-migrate"), database, 5432)
-    for svc, port in ((edge, 8080), (directory, 9464), (portal, 9464)):
+    assert p.allows(edge, events, 50053) and p.allows(scimctl, events, 50063)
+    assert p.allows(events, receiver, 443)
+    for svc, port in ((edge, 8080), (directory, 9464), (portal, 9464), (events, 9464)):
         assert p.allows(prometheus, svc, port)
     for name in (*SERVICES, "scim-migrate"):
         assert p.allows(p.pod(name), dns, 53, "UDP")
@@ -320,6 +327,8 @@ def test_network_policy_allows_exactly_the_suite_flows(docs: tuple[Doc, ...]) ->
     # The admin APIs are never reachable from the SCIM side, nor from the Internet's entry point.
     assert not p.allows(edge, directory, 50061)
     assert not p.allows(edge, portal, 50052)
+    assert not p.allows(edge, events, 50063) and not p.allows(ingress_controller, events, 50053)
+    assert not p.allows(events, directory, 50051) and not p.allows(events, directory, 50061)
     assert not p.allows(ingress_controller, directory, 50061)
     assert not p.allows(ingress_controller, directory, 50051)
     # The edge holds no database credentials and has no business with PostgreSQL or NATS.

@@ -24,6 +24,8 @@ class Settings:
     rate_limit_per_second: float
     rate_limit_burst: int
     rpc_timeout_s: float
+    # security-events' gRPC address; empty: the /scim-events endpoints answer 404.
+    security_events_addr: str
     shutdown_grace_s: float
     log_level: str
     # The provisioning log (recorded off the request path, stored by the directory).
@@ -54,6 +56,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_per_second=env_float(env, "EDGE_RATE_LIMIT_PER_SECOND", 200.0),
         rate_limit_burst=env_int(env, "EDGE_RATE_LIMIT_BURST", 400),
         rpc_timeout_s=env_float(env, "EDGE_RPC_TIMEOUT_SECONDS", 30.0),
+        security_events_addr=env_str(env, "SECURITY_EVENTS_ADDR", ""),
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
         request_log_enabled=env_bool(env, "EDGE_REQUEST_LOG", True),

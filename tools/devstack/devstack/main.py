@@ -43,9 +43,9 @@ def _admin_token() -> str:
     return path.read_text().strip()
 
 
-def _session_secret() -> str:
-    """The console's cookie-signing secret, kept in .run/ so a restart does not sign the admin out."""
-    path = STATE / "console_session_secret"
+def _secret(name: str) -> str:
+    """A local secret kept in `.run/` (mode 0600), made on first use."""
+    path = STATE / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
@@ -58,7 +58,8 @@ def _stop_orphans() -> None:
         return
     for pid in json.loads(pids_file.read_text()).values():
         if is_alive(pid) and any(
-            m in cmdline(pid) for m in ("scim_edge", "directory.main", "portal_actions", "admin_console")
+            m in cmdline(pid)
+            for m in ("scim_edge", "directory.main", "portal_actions", "admin_console", "security_events")
         ):
             print(f"stopping orphan service process {pid}")
             stop_pid(pid)
@@ -135,6 +136,7 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
     console_port = _port(int(os.environ.get("CONSOLE_PORT", "8090")))
     directory_addr = f"127.0.0.1:{_port(50051)}"
     portal_addr = f"127.0.0.1:{_port(50052)}"
+    security_events_addr = f"127.0.0.1:{_port(50053)}"
     public = os.environ.get("SCIM_PUBLIC_BASE_URL", f"http://127.0.0.1:{edge_port}")
     common = {
         "DATABASE_URL": database_url,
@@ -154,11 +156,24 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
             "portal-actions", {**common, "PORTAL_GRPC_LISTEN": portal_addr}, logs / "portal-actions.log"
         ),
         ServiceProcess(
+            "security-events",
+            {
+                **common,
+                "SECURITY_EVENTS_GRPC_LISTEN": security_events_addr,
+                "SCIM_PUBLIC_BASE_URL": public,
+                "SECURITY_EVENTS_KEY_SECRET": _secret("security_events_key_secret"),
+                # Dev mode: receivers on http://127.0.0.1 are allowed; production requires https.
+                "SECURITY_EVENTS_ALLOW_INSECURE_RECEIVERS": "true",
+            },
+            logs / "security-events.log",
+        ),
+        ServiceProcess(
             "scim-edge",
             {
                 "EDGE_PORT": str(edge_port),
                 "EDGE_HOST": os.environ.get("EDGE_HOST", "127.0.0.1"),
                 "DIRECTORY_ADDR": directory_addr,
+                "SECURITY_EVENTS_ADDR": security_events_addr,
                 "PYTHONUNBUFFERED": "1",
             },
             logs / "scim-edge.log",
@@ -170,7 +185,7 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
                 "DIRECTORY_ADMIN_ADDR": directory_addr,
                 "PORTAL_ADDR": portal_addr,
                 "ADMIN_TOKEN": token,
-                "CONSOLE_SESSION_SECRET": _session_secret(),
+                "CONSOLE_SESSION_SECRET": _secret("console_session_secret"),
                 "PYTHONUNBUFFERED": "1",
             },
             logs / "admin-console.log",
@@ -193,6 +208,7 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
                 {
                     "directory_addr": directory_addr,
                     "portal_addr": portal_addr,
+                    "security_events_addr": security_events_addr,
                     "admin_token": token,
                     "edge_url": f"http://127.0.0.1:{edge_port}",
                     "console_url": f"http://127.0.0.1:{console_port}",
@@ -203,6 +219,7 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
         ok = (
             wait_grpc_serving(directory_addr, 30)
             and wait_grpc_serving(portal_addr, 30)
+            and wait_grpc_serving(security_events_addr, 30)
             and wait_http_port(edge_port, 30)
             and wait_http_port(console_port, 30)
         )

@@ -20,6 +20,7 @@ MODULES = {
     "portal-actions": "portal_actions.main",
     "scim-edge": "scim_edge.main",
     "admin-console": "admin_console.main",
+    "security-events": "security_events.main",
 }
 
 

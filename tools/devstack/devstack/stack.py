@@ -21,6 +21,7 @@ from pathlib import Path
 
 from directory import bootstrap as directory_bootstrap
 from portal_actions import bootstrap as portal_bootstrap
+from security_events import bootstrap as security_events_bootstrap
 from suite_common.embedded import EmbeddedServers
 from suite_common.embedded.processes import free_port
 
@@ -31,6 +32,7 @@ async def migrate(database_url: str) -> None:
     """Every service's migrations, as each service applies its own at start."""
     await directory_bootstrap.migrate(database_url)
     await portal_bootstrap.migrate(database_url)
+    await security_events_bootstrap.migrate(database_url)
 
 
 @asynccontextmanager
@@ -89,6 +91,10 @@ class Stack:
     edge_urls: list[str] = field(default_factory=list)
     consoles: list[ServiceProcess] = field(default_factory=list)
     console_urls: list[str] = field(default_factory=list)
+    # security-events (issue 15): one process whatever `replicas`; tests may kill and restart it.
+    security_events: ServiceProcess | None = None
+    security_events_addr: str = ""
+    security_events_metrics_url: str = ""
 
     @property
     def edge_url(self) -> str:
@@ -110,7 +116,8 @@ class Stack:
     @property
     def services(self) -> list[ServiceProcess]:
         # Stopped in reverse: consoles and edges first, the directory last.
-        return self.directories + self.portals + self.edges + self.consoles
+        events = [self.security_events] if self.security_events is not None else []
+        return self.directories + self.portals + events + self.edges + self.consoles
 
     def _common(self) -> dict[str, str]:
         return {
@@ -159,6 +166,7 @@ class Stack:
             self.portals.append(p)
             self.directory_addrs.append(daddr)
             self.portal_addrs.append(paddr)
+        self._spawn_security_events()
         for i in range(self.replicas):
             port = free_port()
             e = ServiceProcess(
@@ -167,6 +175,7 @@ class Stack:
                     **self.extra_env,
                     "EDGE_PORT": str(port),
                     "DIRECTORY_ADDR": self.directory_target,
+                    "SECURITY_EVENTS_ADDR": self.security_events_addr,
                     "LOG_LEVEL": "INFO",
                 },
                 self.log_dir / f"scim-edge-{i}.log",
@@ -175,8 +184,35 @@ class Stack:
             self.edges.append(e)
             self.edge_urls.append(f"http://127.0.0.1:{port}")
 
+    def _spawn_security_events(self) -> None:
+        self.security_events_addr = f"127.0.0.1:{free_port()}"
+        metrics_port = free_port()
+        self.security_events_metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        self.security_events = ServiceProcess(
+            "security-events",
+            {
+                **self._common(),
+                "SECURITY_EVENTS_GRPC_LISTEN": self.security_events_addr,
+                "SECURITY_EVENTS_METRICS_PORT": str(metrics_port),
+                "SCIM_PUBLIC_BASE_URL": "http://scim.test",
+                "SECURITY_EVENTS_KEY_SECRET": secrets.token_urlsafe(32),
+                # The dev switch: receivers in the tests listen on http://127.0.0.1.
+                "SECURITY_EVENTS_ALLOW_INSECURE_RECEIVERS": "true",
+                # Short bounds, so that retries, redeliveries and leases play out within a test.
+                "SECURITY_EVENTS_RETRY_BASE_SECONDS": "0.1",
+                "SECURITY_EVENTS_RETRY_MAX_SECONDS": "1",
+                "SECURITY_EVENTS_POLL_REDELIVER_SECONDS": "2",
+                "SECURITY_EVENTS_POLL_MAX_WAIT_SECONDS": "3",
+                "SECURITY_EVENTS_ACK_WAIT_SECONDS": "5",
+                "SECURITY_EVENTS_PUSH_TIMEOUT_SECONDS": "3",
+                **self.extra_env,
+            },
+            self.log_dir / "security-events.log",
+        )
+        self.security_events.start()
+
     def _wait_ready(self) -> None:
-        for addr in self.directory_addrs + self.portal_addrs:
+        for addr in [*self.directory_addrs, *self.portal_addrs, self.security_events_addr]:
             if not wait_grpc_serving(addr, 30):
                 raise RuntimeError(f"{addr} not serving; logs in {self.log_dir}")
         for url in self.edge_urls:

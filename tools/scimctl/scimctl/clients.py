@@ -6,7 +6,12 @@ import argparse
 import re
 
 from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
+from scimsuite.events_out.v1 import events_out_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2_grpc
+
+
+class NotConfigured(Exception):
+    """An optional service scimctl was asked to use is not configured."""
 
 
 class Clients:
@@ -15,10 +20,21 @@ class Clients:
         directory: admin_pb2_grpc.DirectoryAdminStub,
         portal: portal_pb2_grpc.PortalAdminStub,
         metadata: tuple[tuple[str, str], ...],
+        streams: events_out_pb2_grpc.SecurityEventsAdminStub | None = None,
     ) -> None:
         self.directory = directory
         self.portal = portal
         self.md = metadata
+        self._streams = streams
+
+    @property
+    def streams(self) -> events_out_pb2_grpc.SecurityEventsAdminStub:
+        if self._streams is None:
+            raise NotConfigured(
+                "security-events is not configured: set SECURITY_EVENTS_ADDR "
+                "(or start the suite with `make run`)"
+            )
+        return self._streams
 
     def workspace_id(self, ref: str) -> str:
         """A workspace name or id → its id (portal configuration is keyed by id)."""

@@ -2,8 +2,8 @@
 
 `scimctl --json ...` prints one JSON object per command, or `{"error": "..."}` with a non-zero exit
 status (2 for a rejected argument or option, 1 otherwise); without `--json`, a readable listing.
-The stack is found through DIRECTORY_ADDR, PORTAL_ADDR and ADMIN_TOKEN, or the `.run/stack.json` that
-`make run` writes.
+The stack is found through DIRECTORY_ADDR, PORTAL_ADDR, ADMIN_TOKEN (and SECURITY_EVENTS_ADDR for
+`streams`), or the `.run/stack.json` that `make run` writes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import grpc
 from scim_core.kinds import PORTAL_NAMES
 from scimsuite.admin.v1 import admin_pb2_grpc
+from scimsuite.events_out.v1 import events_out_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2_grpc
 from suite_common.admin_credential import admin_metadata
 from suite_common.grpc_status import UNAVAILABLE_DEPENDENCY_KEY
@@ -24,7 +25,8 @@ from suite_common.settings import environ
 from scimctl import commands as cmd
 from scimctl import dry_run, safeguard_commands
 from scimctl import portal_commands as pcmd
-from scimctl.clients import Clients, parse_duration
+from scimctl import stream_commands as scmd
+from scimctl.clients import Clients, NotConfigured, parse_duration
 from scimctl.output import emit, fail
 from scimctl.stack import locate
 
@@ -140,6 +142,42 @@ def _mdm(top: Any) -> None:
     _ws(_leaf(d, "list", pcmd.devices_list, "list devices"))
 
 
+def _streams(top: Any) -> None:
+    st = top.add_parser("streams", help="security event (SET) streams, RFC 9967").add_subparsers(
+        dest="cmd", required=True
+    )
+    sp = _leaf(st, "create", scmd.create, "create a portal's SET stream (one per workspace and portal)")
+    _ws(sp, portal=True)
+    sp.add_argument("--alg", choices=["ES256", "RS256"], default="ES256", help="JWS algorithm")
+    sp = _leaf(st, "list", scmd.list_streams, "list streams with their receivers and delivery figures")
+    sp.add_argument("--workspace", "-w", help="only this workspace (name or id)")
+    _leaf(st, "show", scmd.show, "one stream").add_argument("stream", help="stream id")
+    _leaf(st, "delete", scmd.delete, "delete a stream, its receivers and pending SETs").add_argument("stream")
+    sp = _leaf(
+        st, "rotate-key", scmd.rotate_key, "new signing key; the old one stays in the JWKS for --overlap"
+    )
+    sp.add_argument("stream")
+    sp.add_argument("--overlap", type=parse_duration, metavar="DURATION", help="default 7d")
+    rc = st.add_parser("receivers", help="a stream's receivers").add_subparsers(dest="rcmd", required=True)
+    sp = _leaf(rc, "add", scmd.receivers_add, "add a push (RFC 8935) or poll (RFC 8936) receiver")
+    sp.add_argument("stream", help="stream id")
+    sp.add_argument("--delivery", choices=["push", "poll"], required=True)
+    sp.add_argument("--url", help="push: the receiver's https endpoint")
+    sp.add_argument(
+        "--authorization", help="push: Authorization header value sent with each SET (kept encrypted)"
+    )
+    sp.add_argument("--audience", help="the SETs' aud (default: the URL, or urn:scimsuite:receiver:<id>)")
+    sp.add_argument(
+        "--event",
+        action="append",
+        metavar="URI",
+        help="an RFC 9967 event URI, repeatable (case-insensitive); default: every :full and lifecycle event",
+    )
+    _leaf(rc, "remove", scmd.receivers_remove, "remove a receiver").add_argument(
+        "receiver", help="receiver id"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="scimctl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -157,6 +195,7 @@ def _parser() -> argparse.ArgumentParser:
         _ws(_leaf(g, "list", fn, f"list the directory's {group} of a portal"), portal=True)
     _mappings(top)
     _mdm(top)
+    _streams(top)
 
     pt = top.add_parser("portal", help="portal state").add_subparsers(dest="cmd", required=True)
     sp = _leaf(
@@ -199,12 +238,19 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(exc), "--json" in argv, 2)
     stack = locate(environ(), Path.cwd())
     metadata = admin_metadata(stack.admin_token)
-    with grpc.insecure_channel(stack.directory_addr) as dch, grpc.insecure_channel(stack.portal_addr) as pch:
+    with (
+        grpc.insecure_channel(stack.directory_addr) as dch,
+        grpc.insecure_channel(stack.portal_addr) as pch,
+        grpc.insecure_channel(stack.security_events_addr or "127.0.0.1:1") as sch,
+    ):
+        streams = events_out_pb2_grpc.SecurityEventsAdminStub(sch) if stack.security_events_addr else None
         clients = Clients(
-            admin_pb2_grpc.DirectoryAdminStub(dch), portal_pb2_grpc.PortalAdminStub(pch), metadata
+            admin_pb2_grpc.DirectoryAdminStub(dch), portal_pb2_grpc.PortalAdminStub(pch), metadata, streams
         )
         try:
             result = args.fn(clients, args)
+        except NotConfigured as exc:
+            fail(str(exc), args.json, 1)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             detail = exc.details() if hasattr(exc, "details") else str(exc)

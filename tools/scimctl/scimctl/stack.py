@@ -15,6 +15,8 @@ class Stack:
     directory_addr: str
     portal_addr: str
     admin_token: str
+    # Optional: `scimctl streams …` needs it (SECURITY_EVENTS_ADDR or `make run`'s state file).
+    security_events_addr: str = ""
 
 
 def _find_state_file(start: Path) -> Path | None:
@@ -39,4 +41,5 @@ def locate(env: Mapping[str, str], cwd: Path) -> Stack:
             "scimctl: no running stack found. Start one with `make run`, or set DIRECTORY_ADDR, PORTAL_ADDR "
             "and ADMIN_TOKEN."
         )
-    return Stack(directory, portal, token)
+    events = env.get("SECURITY_EVENTS_ADDR") or state.get("security_events_addr") or ""
+    return Stack(directory, portal, token, events)

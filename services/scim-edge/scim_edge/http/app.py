@@ -11,8 +11,9 @@ from suite_common.health import DependencyHealth
 from suite_common.web import METRICS, web_app
 
 from scim_edge.adapters.directory_client import DirectoryClient
+from scim_edge.adapters.security_events_client import SecurityEventsClient
 from scim_edge.config import Settings
-from scim_edge.http import observability, routes
+from scim_edge.http import observability, routes, security_events
 from scim_edge.http.context import DIRECTORY, RECORDER, SETTINGS
 from scim_edge.http.middleware import scim_errors
 from scim_edge.http.rate_limit import TokenBuckets, rate_limit_middleware
@@ -75,7 +76,21 @@ def build_app(settings: Settings) -> web.Application:
         await recorder.stop(task, settings.shutdown_grace_s)
 
     app.cleanup_ctx.append(request_log_ctx)
+
+    async def security_events_ctx(app: web.Application) -> AsyncIterator[None]:
+        if not settings.security_events_addr:
+            yield
+            return
+        # A long poll waits up to the service's bound (20 s by default); the RPC deadline leaves room.
+        client = SecurityEventsClient(settings.security_events_addr, settings.rpc_timeout_s, 60.0)
+        app[security_events.SECURITY_EVENTS] = client
+        yield
+        await client.close()
+
+    app.cleanup_ctx.append(security_events_ctx)
     app.router.add_route("*", "/scim/v2/{connection_id}", routes.dispatch)
     app.router.add_route("*", "/scim/v2/{connection_id}/{tail:.*}", routes.dispatch)
+    app.router.add_get("/scim-events/streams/{stream_id}/jwks.json", security_events.jwks)
+    app.router.add_post("/scim-events/poll", security_events.poll)
     app.router.add_route("*", "/{tail:.*}", routes.not_found)
     return app

@@ -39,6 +39,12 @@ def route_template(path: str) -> str:
     if path in OPERATIONAL:
         return path
     parts = [p for p in path.split("/") if p]
+    if parts[:1] == ["scim-events"]:  # the SET receivers' endpoints (http/security_events.py)
+        if parts[1:] == ["poll"]:
+            return "/scim-events/poll"
+        if len(parts) == 4 and parts[1] == "streams" and parts[3] == "jwks.json":
+            return "/scim-events/streams/{stream_id}/jwks.json"
+        return UNMATCHED
     if parts[:2] != ["scim", "v2"] or len(parts) < 3:
         return UNMATCHED
     tail = parts[3:]

@@ -1,0 +1,1 @@
+"""Ports to PostgreSQL, NATS and receivers."""

@@ -1,0 +1,94 @@
+"""Streams and their receivers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from security_events.adapters.postgres import Conn
+
+
+async def create_stream(conn: Conn, stream_id: str, workspace_id: str, portal: str, alg: str) -> bool:
+    """False if the (workspace, portal) already has a stream."""
+    status = await conn.execute(
+        "INSERT INTO security_events.streams (id, workspace_id, portal, alg) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (workspace_id, portal) DO NOTHING",
+        stream_id,
+        workspace_id,
+        portal,
+        alg,
+    )
+    return bool(status.endswith(" 1"))
+
+
+async def get_stream(conn: Conn, stream_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM security_events.streams WHERE id = $1", stream_id)
+
+
+async def list_streams(conn: Conn, workspace_id: str | None) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM security_events.streams WHERE $1::uuid IS NULL OR workspace_id = $1"
+        " ORDER BY created_at, id",
+        workspace_id,
+    )
+
+
+async def delete_stream(conn: Conn, stream_id: str) -> bool:
+    status = await conn.execute("DELETE FROM security_events.streams WHERE id = $1", stream_id)
+    return bool(status.endswith(" 1"))
+
+
+async def add_receiver(conn: Conn, **fields: Any) -> None:
+    await conn.execute(
+        """
+        INSERT INTO security_events.receivers
+               (id, stream_id, delivery, endpoint_url, authorization_sealed, poll_token_sha256,
+                audience, events)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        """,
+        fields["id"],
+        fields["stream_id"],
+        fields["delivery"],
+        fields["endpoint_url"],
+        fields["authorization_sealed"],
+        fields["poll_token_sha256"],
+        fields["audience"],
+        list(fields["events"]),
+    )
+
+
+async def remove_receiver(conn: Conn, receiver_id: str) -> bool:
+    status = await conn.execute("DELETE FROM security_events.receivers WHERE id = $1", receiver_id)
+    return bool(status.endswith(" 1"))
+
+
+async def receivers_of(conn: Conn, stream_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM security_events.receivers WHERE stream_id = $1 ORDER BY created_at, id", stream_id
+    )
+
+
+async def receivers_for(conn: Conn, workspace_id: str, portal: str) -> list[asyncpg.Record]:
+    """The receivers subscribed to a connection's changes, with their stream's id and algorithm."""
+    return await conn.fetch(
+        """
+        SELECT r.id, r.stream_id, r.audience, r.events
+          FROM security_events.receivers r
+          JOIN security_events.streams s ON s.id = r.stream_id
+         WHERE s.workspace_id = $1 AND s.portal = $2
+        """,
+        workspace_id,
+        portal,
+    )
+
+
+async def receiver(conn: Conn, receiver_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM security_events.receivers WHERE id = $1", receiver_id)
+
+
+async def poll_receiver(conn: Conn, token_sha256: bytes) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM security_events.receivers WHERE poll_token_sha256 = $1 AND delivery = 'poll'",
+        token_sha256,
+    )

@@ -1,0 +1,1 @@
+"""Pure rules: event URIs, SET claims, signing and key encryption."""

@@ -1,0 +1,1 @@
+"""Use cases: consume directory events into SETs, deliver, poll, administer streams."""

@@ -1,0 +1,153 @@
+"""Issue 15 on real PostgreSQL: consuming directory events is exactly once per `txn` and in version order,
+and a push receiver that never answers is dead-lettered after its bound."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import jwt
+import pytest_asyncio
+from scimsuite.events.v1 import events_pb2
+from security_events.adapters.postgres import consumption, sets
+from security_events.adapters.postgres.keys import KeyStore
+from security_events.domain.key_encryption import Sealer
+from security_events.metrics import SetMetrics
+from security_events.service_layer.admin import StreamAdmin
+from security_events.service_layer.build import CONSUMED, WAITING, SetBuilder
+from security_events.service_layer.push import PushDeliverer, PushPolicy
+from suite_common.embedded.processes import free_port
+from suite_common.metrics import new_registry
+from suite_common.pg import create_pool
+
+from tests.support.eventually import assert_eventually
+
+PROV = "urn:ietf:params:scim:event:prov:"
+
+
+def _event(workspace: str, user: str, version: int, active: bool = True) -> bytes:
+    state = {"id": user, "userName": f"{user}@x", "active": active, "meta": {"version": f'W/"{version}"'}}
+    return events_pb2.EventEnvelope(
+        event_id=str(uuid.uuid4()),
+        workspace_id=workspace,
+        connection_id=str(uuid.uuid4()),
+        portal="store",
+        resource_kind=events_pb2.RESOURCE_KIND_USER,
+        change=events_pb2.CHANGE_KIND_CREATED if version == 1 else events_pb2.CHANGE_KIND_UPDATED,
+        resource_id=user,
+        resource_version=version,
+        state_json=json.dumps(state).encode(),
+        request_summary="POST" if version == 1 else "PATCH",
+    ).SerializeToString()
+
+
+@pytest_asyncio.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(database_url, min_size=1, max_size=4)
+    yield p
+    await p.close()
+
+
+async def _stream_with_push(pool: asyncpg.Pool, url: str, events: list[str]) -> tuple[str, str, KeyStore]:
+    sealer = Sealer("integration-test-secret-0123456789")
+    keys = KeyStore(sealer)
+    admin = StreamAdmin(pool, keys, sealer, allow_insecure=True)
+    workspace = str(uuid.uuid4())
+    stream_id = await admin.create_stream(workspace, "store", "ES256")
+    receiver = await admin.add_receiver(stream_id, "push", url, "", "", events)
+    return workspace, str(receiver.row["id"]), keys
+
+
+async def test_a_group_is_consumed_once_in_version_order(pool: asyncpg.Pool) -> None:
+    workspace, receiver_id, keys = await _stream_with_push(pool, "http://127.0.0.1:9/e", [])
+    builder = SetBuilder(pool, keys, "https://scim.test", SetMetrics(new_registry()))
+    user = str(uuid.uuid4())
+    v1, v2, v3 = _event(workspace, user, 1), _event(workspace, user, 2, False), _event(workspace, user, 3)
+
+    # v3 without v2 waits (and so would the resource's later events in that group).
+    outcomes = await builder.apply_group([(v1, True), (v3, True)])
+    assert [o.kind for o in outcomes] == [CONSUMED, WAITING] and outcomes[1].seen == 1
+    assert [o.kind for o in await builder.apply_group([(v2, True), (v3, True)])] == [CONSUMED, CONSUMED]
+    # Redelivered: recorded as consumed already, nothing written twice.
+    assert [o.kind for o in await builder.apply_group([(v1, True), (v2, True), (v3, True)])] == [CONSUMED] * 3
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT txn, token FROM security_events.sets WHERE receiver_id = $1 ORDER BY seq", receiver_id
+        )
+    assert len(rows) == 3 and len({r["txn"] for r in rows}) == 3
+
+    events = [set(jwt.decode(r["token"], options={"verify_signature": False})["events"]) for r in rows]
+    assert events == [
+        {f"{PROV}create:full", f"{PROV}activate"},
+        {f"{PROV}patch:full", f"{PROV}deactivate"},
+        {f"{PROV}patch:full", f"{PROV}activate"},
+    ]
+    # Undecodable bytes fail alone; the group's other events are consumed.
+    user2 = str(uuid.uuid4())
+    outcomes = await builder.apply_group([(b"\xffnot-protobuf", True), (_event(workspace, user2, 1), True)])
+    assert [o.kind for o in outcomes] == ["failed", CONSUMED]
+
+
+async def test_a_receiver_that_never_answers_is_dead_lettered_after_its_bound(pool: asyncpg.Pool) -> None:
+    # A loopback port that accepts connections and never answers: every push times out.
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", free_port())
+    port = silent.sockets[0].getsockname()[1]
+    workspace, receiver_id, keys = await _stream_with_push(
+        pool, f"http://127.0.0.1:{port}/e", [f"{PROV}create:notice"]
+    )
+    registry = new_registry()
+    metrics = SetMetrics(registry)
+    builder = SetBuilder(pool, keys, "https://scim.test", metrics)
+    await builder.apply_group([(_event(workspace, str(uuid.uuid4()), 1), True)])
+    sealer = keys.sealer
+    policy = PushPolicy(
+        timeout_s=0.3, concurrency=4, retry_base_s=0.05, retry_max_s=0.2, dead_letter_after_s=1.5
+    )
+    deliverer = PushDeliverer(pool, sealer, policy, metrics)
+    task = asyncio.create_task(deliverer.run())
+    try:
+
+        async def dead() -> None:
+            async with pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    "SELECT state, attempts, last_error FROM security_events.sets WHERE receiver_id = $1",
+                    receiver_id,
+                )
+            assert row is not None and row["state"] == "dead", row
+            assert row["last_error"].startswith("transport: TimeoutError"), row
+
+        await assert_eventually(dead, timeout=30)
+    finally:
+        await deliverer.shutdown()
+        await task
+        silent.close()
+        await silent.wait_closed()
+    # How many timeouts fit in the bound depends on the machine; that it ends dead, once, does not.
+    assert registry.get_sample_value("security_events_sets_dead_total", {"receiver": receiver_id}) == 1
+
+
+async def test_pruning_forgets_settled_sets_but_never_pending_ones_nor_recent_ids(pool: asyncpg.Pool) -> None:
+    workspace, receiver_id, keys = await _stream_with_push(pool, "http://127.0.0.1:9/e", [])
+    builder = SetBuilder(pool, keys, "https://scim.test", SetMetrics(new_registry()))
+    events = [_event(workspace, str(uuid.uuid4()), 1) for _ in range(2)]
+    await builder.apply_group([(e, True) for e in events])
+    ids = [events_pb2.EventEnvelope.FromString(e).event_id for e in events]
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT jti FROM security_events.sets WHERE receiver_id = $1 ORDER BY seq", receiver_id
+        )
+        jtis = [r["jti"] for r in rows]
+        assert await sets.delivered(conn, receiver_id, jtis[:1]) == 1
+        assert await sets.prune(conn, 0.0) >= 1
+        left = await conn.fetch(
+            "SELECT jti, state FROM security_events.sets WHERE receiver_id = $1", receiver_id
+        )
+        assert [(r["jti"], r["state"]) for r in left] == [(jtis[1], "pending")]
+        await consumption.prune(conn, 3600.0)
+        kept = await conn.fetchval(
+            "SELECT count(*) FROM security_events.consumed_events WHERE event_id = ANY($1::text[])", ids
+        )
+        assert kept == 2, "ids younger than the retention are kept"
