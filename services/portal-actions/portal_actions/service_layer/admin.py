@@ -10,7 +10,7 @@ import uuid
 from dataclasses import replace
 
 import asyncpg
-from scim_core.kinds import Portal
+from scim_core.kinds import PORTAL_NAMES, Portal
 
 from portal_actions.adapters.postgres import accounts, audit, configuration, devices, mirror, tracking
 from portal_actions.domain.admin_views import (
@@ -24,7 +24,6 @@ from portal_actions.domain.admin_views import (
 )
 from portal_actions.domain.attribute_mapping import InvalidMapping, check_mapping
 from portal_actions.domain.behaviour import (
-    PORTALS,
     ROLES,
     Behaviour,
     InvalidBehaviour,
@@ -42,8 +41,8 @@ def _workspace(ref: str) -> str:
 
 
 def _portal(portal: str) -> str:
-    if portal.lower() not in PORTALS:
-        raise InvalidBehaviour(f"unknown portal {portal!r}; choose {', '.join(PORTALS)}")
+    if portal.lower() not in PORTAL_NAMES:
+        raise InvalidBehaviour(f"unknown portal {portal!r}; choose {', '.join(PORTAL_NAMES)}")
     return portal.lower()
 
 
