@@ -56,7 +56,7 @@ class FakeEvents:
 class Running:
     events: FakeEvents
     health: health_pb2_grpc.HealthStub
-    admin: portal_pb2_grpc.PortalAdminStub
+    admin: portal_pb2_grpc.PortalAdminAsyncStub
     stop: asyncio.Event
     runner: asyncio.Task[None]
 
@@ -84,7 +84,7 @@ async def running() -> AsyncIterator[Running]:
     finally:
         stop.set()
         await runner
-        await channel.close()
+        await channel.close(grace=None)
 
 
 async def test_readiness_follows_the_event_source(running: Running) -> None:

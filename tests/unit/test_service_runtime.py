@@ -15,7 +15,7 @@ async def test_parts_close_in_reverse_order_after_a_stop() -> None:
     closed: list[str] = []
     stop, ready = asyncio.Event(), asyncio.Event()
 
-    def closer(name: str):  # type: ignore[no-untyped-def]
+    def closer(name: str):
         async def close() -> None:
             closed.append(name)
 
