@@ -1,28 +1,24 @@
 """The systems under test, started for one benchmark run and torn down after it.
 
 Our suite runs as in production (three service processes over real sockets, durable PostgreSQL, JetStream)
-via the test support `Stack`; nothing here changes service code or configuration beyond what an operator
-would set through the environment.
+as `devstack.stack.running_stack` starts it for the tests too; nothing here changes service code or
+configuration beyond what an operator would set through the environment.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from suite_common.embedded import EmbeddedNats, EmbeddedPostgres
-from suite_common.migrations import ensure_database
-
-from tests.support.stack import Stack, migrate
+from devstack.stack import Stack, running_stack
+from suite_common.embedded import EmbeddedServers, throwaway_servers
 
 # The edge's per-tenant rate limiter exists to protect the service from one noisy IdP; a benchmark that
 # measures capacity must not be throttled by it. Tracing is off (as in a default deployment), and logs are
@@ -34,17 +30,23 @@ STACK_ENV = {
     "LOG_LEVEL": "WARNING",
     # The relay is woken by LISTEN/NOTIFY; the poll period only matters if a notification is lost.
     "OUTBOX_RELAY_POLL_SECONDS": "0.5",
+    # The benchmark deactivates users in bulk on purpose: the mass-deactivation guard would hold them.
+    "PORTAL_GUARD_DEFAULT": "off",
 }
 
 
 @dataclass
 class Infra:
-    admin_dsn: str
-    dsn: str
-    nats_url: str
-    pg: EmbeddedPostgres
-    nats: EmbeddedNats
+    servers: EmbeddedServers
     workdir: Path
+
+    @property
+    def pg_pid(self) -> int | None:
+        return self.servers.pg.process.pid if self.servers.pg and self.servers.pg.process else None
+
+    @property
+    def nats_pid(self) -> int | None:
+        return self.servers.nats.process.pid if self.servers.nats and self.servers.nats.process else None
 
 
 @contextmanager
@@ -54,36 +56,15 @@ def infrastructure(durable: bool = True) -> Iterator[Infra]:
     `durable=True` keeps fsync and synchronous_commit on: the point of the asyncpg baseline is the floor
     cost of durable writes on this box, so both sides must pay it.
     """
-    workdir = Path(tempfile.mkdtemp(prefix="scim-bench-"))
-    pg = EmbeddedPostgres(workdir / "pg", durable=durable)
-    nats = EmbeddedNats(workdir / "nats")
-    try:
-        admin_dsn = pg.start()
-        nats_url = nats.start()
-        import asyncio
-
-        asyncio.run(_prepare(admin_dsn))
-        dsn = admin_dsn.rsplit("/", 1)[0] + "/scimbench"
-        yield Infra(admin_dsn, dsn, nats_url, pg, nats, workdir)
-    finally:
-        nats.stop()
-        pg.stop()
-        pg.remove_data()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with throwaway_servers("bench", durable=durable) as servers:
+        yield Infra(servers, servers.root)
 
 
-async def _prepare(admin_dsn: str) -> None:
-    await ensure_database(admin_dsn, "scimbench")
-    await migrate(admin_dsn.rsplit("/", 1)[0] + "/scimbench")
-
-
-@contextmanager
-def suite_stack(infra: Infra) -> Iterator[Stack]:
-    stack = Stack(infra.dsn, infra.nats_url, extra_env=dict(STACK_ENV)).start()
-    try:
+@asynccontextmanager
+async def suite_stack(infra: Infra) -> AsyncIterator[Stack]:
+    """Our stack on a new migrated database of `infra` (its DSN is `stack.database_url`)."""
+    async with running_stack(infra.servers, "scimbench", env=STACK_ENV) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def vm_hwm_kib(pid: int) -> int | None:

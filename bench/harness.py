@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +30,8 @@ from bench.targets import evaluate
 if TYPE_CHECKING:
     from bench.run import Config
 
-from tests.support.admin import Admin
-from tests.support.stack import Stack
+from devstack.admin import AdminClient
+from devstack.stack import Stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SLOW_REQUEST_S = 2.0
@@ -47,8 +47,9 @@ class Harness:
         self.results = results
         self.log = log
         self.ds = Dataset.of(cfg.users)
-        self.exit = ExitStack()
+        self.exit = AsyncExitStack()
         self.stack: Stack | None = None
+        self.dsn = ""
         self.peer: Peer | None = None
         self.meter = NoiseMeter()
         self.nc: NatsClient | None = None
@@ -57,24 +58,29 @@ class Harness:
     def close(self) -> None:
         if self.peer is not None:
             self.peer.stop()
-        self.exit.close()
 
     # -- setup ---------------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """The whole run; our stack is stopped (and its database dropped) before this returns."""
+        async with self.exit:
+            await self._run()
+
+    async def _run(self) -> None:
         cfg, ds = self.cfg, self.ds
         self.results["dataset"] = {"users": ds.users, "group_sizes": list(ds.group_sizes)}
         self.log(
             f"starting our stack (durable PostgreSQL, NATS, edge + directory + portal-actions); dataset {ds}"
         )
-        self.stack = stack = self.exit.enter_context(suite_stack(self.infra))
-        assert self.infra.pg.process is not None and self.infra.nats.process is not None
-        self.meter.add("postgres", self.infra.pg.process.pid)
-        self.meter.add("nats", self.infra.nats.process.pid)
+        self.stack = stack = await self.exit.enter_async_context(suite_stack(self.infra))
+        self.dsn = stack.database_url
+        assert self.infra.pg_pid is not None and self.infra.nats_pid is not None
+        self.meter.add("postgres", self.infra.pg_pid)
+        self.meter.add("nats", self.infra.nats_pid)
         self.meter.add("scim-edge", stack.edges[0].pid)
         self.meter.add("directory", stack.directories[0].pid)
         self.meter.add("portal-actions", stack.portals[0].pid)
-        admin = Admin(stack)
+        admin = AdminClient(stack)
         try:
             tenant = await admin.enable("bench", "store", on_create="employee", on_deactivate="remove")
             lag_tenant = await admin.enable(
@@ -89,7 +95,7 @@ class Harness:
             peer_task = asyncio.get_running_loop().run_in_executor(
                 None, start_peer, ds, self.infra.workdir / "scim2-server.log"
             )
-        load_s = await load_ours(self.infra.dsn, tenant.connection_id, tenant.workspace_id, tenant.portal, ds)
+        load_s = await load_ours(self.dsn, tenant.connection_id, tenant.workspace_id, tenant.portal, ds)
         self.log(f"ours: dataset COPY'd in {load_s:.1f}s")
         self.results["load"] = {"ours_copy_s": load_s}
         if peer_task is not None:
@@ -97,7 +103,7 @@ class Harness:
             self.meter.add("scim2-server", self.peer.pid)
             self.results["load"]["peer_inprocess_s"] = self.peer.load_s
             self.log(f"scim2-server: dataset loaded, port open after {self.peer.load_s:.1f}s")
-        async with asyncpg.create_pool(self.infra.dsn, min_size=4, max_size=16) as pool:
+        async with asyncpg.create_pool(self.dsn, min_size=4, max_size=16) as pool:
             await pool.execute(
                 "CREATE TABLE IF NOT EXISTS public.bench_outbox (LIKE directory.outbox INCLUDING ALL)"
             )
@@ -156,7 +162,7 @@ class Harness:
     async def _portal_pending(self) -> int:
         assert self.stack is not None
         if self.js is None:
-            self.nc = await nats.connect(self.infra.nats_url, name="bench-settle")
+            self.nc = await nats.connect(self.infra.servers.nats_url, name="bench-settle")
             self.js = self.nc.jetstream()
         info = await self.js.consumer_info(self.stack.stream, PORTAL_CONSUMER)
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
@@ -253,7 +259,7 @@ class Harness:
 
     async def run_lag(self, target: HttpTarget, connection_id: str, pool: asyncpg.Pool) -> None:
         cfg = self.cfg
-        test = LagTest(target, self.infra.dsn, connection_id)
+        test = LagTest(target, self.dsn, connection_id)
         self.log(f"lag: POST /Users at {cfg.lag_rate:.0f}/s for {cfg.lag_s:.0f}s, {cfg.lag_runs} runs")
         await test.run(cfg.lag_rate, 1.0)  # warm-up
         runs = []
@@ -321,7 +327,7 @@ class Harness:
         RESULTS.mkdir(exist_ok=True)
         for key in sorted(missed):
             if key == "lag":
-                run = LagTest(targets["ours"], self.infra.dsn, ctx.connection_id)
+                run = LagTest(targets["ours"], self.dsn, ctx.connection_id)
                 work: Any = run.run(self.cfg.lag_rate, 6.0)
             elif key in ops and "ours" in targets:
                 op = ops[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -11,29 +12,36 @@ import pytest_asyncio
 
 from tests.support.admin import Admin, Tenant
 from tests.support.scim_client import ScimClient
-from tests.support.servers import Servers, create_database, drop_database, test_servers
-from tests.support.stack import Stack, migrate
+from tests.support.servers import Servers, session_servers
+from tests.support.stack import Stack, keep_logs_if_tests_fail, kept_logs, migrated_database, note_kept
 
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
-    with test_servers() as s:
+    with session_servers() as s:
         yield s
 
 
 @pytest_asyncio.fixture(scope="session")
 async def database_url(servers: Servers) -> AsyncIterator[str]:
-    dsn = await create_database(servers)
-    await migrate(dsn)
-    yield dsn
-    await drop_database(servers, dsn)
+    """The session's database, every migration applied; shared with the session's `stack`."""
+    async with migrated_database(servers, "scimtest") as dsn:
+        yield dsn
 
 
 @pytest_asyncio.fixture(scope="session")
-async def stack(servers: Servers, database_url: str) -> AsyncIterator[Stack]:
+async def stack(request: pytest.FixtureRequest, servers: Servers, database_url: str) -> AsyncIterator[Stack]:
+    keep = keep_logs_if_tests_fail(request)
     s = Stack(database_url, servers.nats_url).start()
     yield s
-    s.stop()
+    await asyncio.to_thread(s.stop, keep_logs_because=keep())
+    note_kept(s)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Where the service logs of stacks that failed or ran under failing tests are (all others are gone)."""
+    for folder in kept_logs:
+        terminalreporter.write_line(f"service logs kept in {folder}")
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -4,19 +4,16 @@ cursors bound to their query, expiry, and cursors shared by directory replicas."
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
-import pytest_asyncio
 from directory.domain.cursors import Cursor, CursorCodec, Position, query_key
 
 from tests.support.admin import Admin, Tenant
 from tests.support.scim_client import ScimClient
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import Stack, migrate
+from tests.support.stack import Stack, stack_fixture
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -161,14 +158,7 @@ async def test_cursors_are_sealed_with_the_shared_secret_and_expire(
     assert expired.json["scimType"] == "expiredCursor"
 
 
-@pytest_asyncio.fixture(scope="module")
-async def two_replicas(servers: Servers) -> AsyncIterator[Stack]:
-    dsn = await create_database(servers, "cursor_replicas")
-    await migrate(dsn)
-    stack = Stack(dsn, servers.nats_url, replicas=2).start()
-    yield stack
-    stack.stop()
-    await drop_database(servers, dsn)
+two_replicas = stack_fixture("cursor_replicas", replicas=2)
 
 
 @pytest.mark.heavy

@@ -14,41 +14,27 @@ import asyncio
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import aiohttp
-import pytest_asyncio
 from devstack.services import ServiceProcess
 from scimsuite.admin.v1 import admin_pb2
 
 from tests.support.admin import Admin, Tenant
 from tests.support.eventually import assert_eventually
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import Stack, migrate
+from tests.support.stack import Stack, stack_fixture
 
 WORKERS = 6
 MAX_REQUESTS_PER_WORKER = 200  # bounds the load whatever happens
 STEP = 15  # acknowledged creates between two stops
 
 
-@pytest_asyncio.fixture(scope="module")
-async def rolling(servers: Servers) -> AsyncIterator[Stack]:
-    dsn = await create_database(servers, "rollout")
-    await migrate(dsn)
-    stack = Stack(
-        dsn,
-        servers.nats_url,
-        replicas=2,
-        extra_env={
-            # The load is one tenant at full speed; the per-token rate limit is not what is tested here.
-            "EDGE_RATE_LIMIT_PER_SECOND": "100000",
-            "EDGE_RATE_LIMIT_BURST": "100000",
-        },
-    ).start()
-    yield stack
-    stack.stop()
-    await drop_database(servers, dsn)
+rolling = stack_fixture(
+    "rollout",
+    replicas=2,
+    # The load is one tenant at full speed; the per-token rate limit is not what is tested here.
+    env={"EDGE_RATE_LIMIT_PER_SECOND": "100000", "EDGE_RATE_LIMIT_BURST": "100000"},
+)
 
 
 @dataclass
@@ -119,9 +105,8 @@ async def exited_cleanly(svc: ServiceProcess) -> None:
         assert svc.process is not None and svc.process.poll() is not None, f"{svc.name} still running"
 
     await assert_eventually(exited, timeout=30)
-    assert svc.process is not None and svc.process.returncode == 0, (
-        f"{svc.name} exit {svc.process.returncode}"
-    )
+    assert svc.process is not None
+    assert svc.process.returncode == 0, f"{svc.name} exit {svc.process.returncode}"
 
 
 def sigterm(svc: ServiceProcess) -> float:

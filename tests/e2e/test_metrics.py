@@ -5,7 +5,6 @@ The edge serves /metrics on its own HTTP port; the directory and portal-actions 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import nats
+import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 from suite_common.embedded.processes import free_port
@@ -20,8 +20,8 @@ from suite_common.embedded.processes import free_port
 from tests.support.admin import Admin, Tenant
 from tests.support.eventually import assert_eventually
 from tests.support.scim_client import ScimClient
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import Stack, migrate
+from tests.support.servers import Servers
+from tests.support.stack import Stack, own_stack
 
 USERS_ROUTE = "/scim/v2/{connection_id}/Users"
 DIRECTORY_SERVICE = "scimsuite.directory.v1.DirectoryService"
@@ -36,29 +36,22 @@ class Measured:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def measured(servers: Servers) -> AsyncIterator[Measured]:
-    dsn = await create_database(servers, "metrics")
-    await migrate(dsn)
+async def measured(request: pytest.FixtureRequest, servers: Servers) -> AsyncIterator[Measured]:
     directory_port, portal_port = free_port(), free_port()
-    stack = Stack(
-        dsn,
-        servers.nats_url,
-        extra_env={
-            "DIRECTORY_METRICS_PORT": str(directory_port),
-            "PORTAL_METRICS_PORT": str(portal_port),
-            "PORTAL_MAX_DELIVERIES": "1",  # a poison event goes to the dead letters on its first failure
-        },
-    ).start()
-    yield Measured(
-        stack,
-        {
-            "scim-edge": f"{stack.edge_url}/metrics",
-            "directory": f"http://127.0.0.1:{directory_port}/metrics",
-            "portal-actions": f"http://127.0.0.1:{portal_port}/metrics",
-        },
-    )
-    await asyncio.to_thread(stack.stop)
-    await drop_database(servers, dsn)
+    env = {
+        "DIRECTORY_METRICS_PORT": str(directory_port),
+        "PORTAL_METRICS_PORT": str(portal_port),
+        "PORTAL_MAX_DELIVERIES": "1",  # a poison event goes to the dead letters on its first failure
+    }
+    async with own_stack(request, servers, "metrics", env=env) as stack:
+        yield Measured(
+            stack,
+            {
+                "scim-edge": f"{stack.edge_url}/metrics",
+                "directory": f"http://127.0.0.1:{directory_port}/metrics",
+                "portal-actions": f"http://127.0.0.1:{portal_port}/metrics",
+            },
+        )
 
 
 async def scrape(http: aiohttp.ClientSession, url: str) -> Series:

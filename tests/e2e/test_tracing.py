@@ -6,12 +6,12 @@ exporters send to a collector that lives in this test and keeps every span in me
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -24,8 +24,8 @@ from suite_common.embedded.processes import free_port
 from tests.support.admin import Admin
 from tests.support.eventually import assert_eventually
 from tests.support.scim_client import ScimClient
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import Stack, migrate
+from tests.support.servers import Servers
+from tests.support.stack import Stack, own_stack
 
 CREATE_USER_ROUTE = "POST /scim/v2/{connection_id}/Users"
 
@@ -82,26 +82,19 @@ class Traced:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def traced(servers: Servers) -> AsyncIterator[Traced]:
+async def traced(request: pytest.FixtureRequest, servers: Servers) -> AsyncIterator[Traced]:
     collector = OtlpCollector()
     await collector.start()
-    dsn = await create_database(servers, "tracing")
-    await migrate(dsn)
-    stack = Stack(
-        dsn,
-        servers.nats_url,
-        extra_env={
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
-            "OTEL_BSP_SCHEDULE_DELAY": "100",
-        },
-    ).start()
-    yield Traced(stack, collector)
-    # Stopping waits for the processes; off the loop, so the collector still takes their last spans.
-    await asyncio.to_thread(stack.stop)
+    env = {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+    # The stack stops off the loop (see running_stack), so the collector still takes the last spans.
+    async with own_stack(request, servers, "tracing", env=env) as stack:
+        yield Traced(stack, collector)
     await collector.stop()
-    await drop_database(servers, dsn)
 
 
 async def test_create_user_is_one_trace_across_all_three_services(

@@ -17,11 +17,13 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import asyncpg
+import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,8 +31,8 @@ from hypothesis import strategies as st
 from tests.fuzz import strategies as s
 from tests.reliability.harness import record_figures
 from tests.support.admin import Admin
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import Stack, migrate
+from tests.support.servers import Servers
+from tests.support.stack import Stack, own_stack
 
 CASES = int(os.environ.get("FUZZ_CASES", "1000"))
 SHARES = {"filters": 0.22, "query": 0.1, "patch": 0.25, "bodies": 0.2, "headers": 0.15, "extremes": 0.08}
@@ -161,17 +163,18 @@ class Target:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def target(servers: Servers) -> AsyncIterator[Target]:
-    dsn = await create_database(servers, "fuzz")
-    await migrate(dsn)
+async def target(request: pytest.FixtureRequest, servers: Servers) -> AsyncIterator[Target]:
     # The rate limit is lifted: the fuzzer is one fast client, and 429s would hide what it is probing.
-    stack = Stack(
-        dsn,
-        servers.nats_url,
-        extra_env={"EDGE_RATE_LIMIT_PER_SECOND": "0", "EDGE_MAX_BODY_BYTES": str(MAX_BODY)},
-    ).start()
+    env = {"EDGE_RATE_LIMIT_PER_SECOND": "0", "EDGE_MAX_BODY_BYTES": str(MAX_BODY)}
+    async with own_stack(request, servers, "fuzz", env=env) as stack, fuzzing(stack) as t:
+        yield t
+
+
+@asynccontextmanager
+async def fuzzing(stack: Stack) -> AsyncIterator[Target]:
+    """A tenant with one user and one group to aim at; the figures of the cases run are kept at the end."""
     admin = Admin(stack)
-    db = await asyncpg.connect(dsn)
+    db = await asyncpg.connect(stack.database_url)
     try:
         tenant = await admin.enable(f"fuzz-{uuid.uuid4().hex[:6]}", "store")
         base = f"{stack.edge_url}/scim/v2/{tenant.base_url.split('/scim/v2/', 1)[1]}"
@@ -203,8 +206,6 @@ async def target(servers: Servers) -> AsyncIterator[Target]:
     finally:
         await db.close()
         await admin.close()
-        stack.stop()
-        await drop_database(servers, dsn)
 
 
 @budget("filters")

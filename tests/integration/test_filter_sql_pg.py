@@ -1,19 +1,16 @@
-"""Compiled filters and sort keys run against a real PostgreSQL with the directory migrations applied.
+"""Compiled filters and sort keys run against a real PostgreSQL with the suite's migrations applied.
 
-Uses `TEST_DATABASE_URL` (default `postgresql://postgres@127.0.0.1:5432/postgres`) to create a
-throwaway database, and skips the module when no server answers.
+The rows live in a database of this module's own on the session's server (the `servers` fixture), so
+that the whole-table count below sees nothing another test wrote.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -29,8 +26,8 @@ from scim_core.schema import (
     resource_with_extensions,
 )
 
-DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-MIGRATIONS = sorted((Path(__file__).parents[2] / "services/directory/directory/migrations").glob("*.sql"))
+from tests.support.servers import Servers
+from tests.support.stack import migrated_database
 
 ACME_URN = "urn:acme:params:scim:schemas:extension:Acme:2.0:User"
 ACME = Schema.from_schema_json(
@@ -45,19 +42,6 @@ ACME = Schema.from_schema_json(
     }
 )
 USERS = resource_with_extensions(USER_RESOURCE, (ACME,))
-
-
-async def _reachable() -> bool:
-    try:
-        conn = await asyncpg.connect(DSN, timeout=5)
-    except (TimeoutError, OSError, asyncpg.PostgresError):
-        return False
-    await conn.close()
-    return True
-
-
-if not asyncio.run(_reachable()):
-    pytest.skip(f"no PostgreSQL at {DSN}", allow_module_level=True)
 
 
 def _email(value: str, kind: str, primary: bool | None = None) -> dict[str, Any]:
@@ -207,21 +191,13 @@ async def _seed(conn: asyncpg.Connection) -> Db:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def db() -> AsyncIterator[Db]:
-    admin = await asyncpg.connect(DSN)
-    name = f"scim_filter_test_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        conn = await asyncpg.connect(DSN, database=name)
+async def db(servers: Servers) -> AsyncIterator[Db]:
+    async with migrated_database(servers, "filter_sql") as dsn:
+        conn = await asyncpg.connect(dsn)
         try:
-            for migration in MIGRATIONS:
-                await conn.execute(migration.read_text())
             yield await _seed(conn)
         finally:
             await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def user_keys(db: Db, text: str) -> set[str]:

@@ -15,8 +15,7 @@ import pytest_asyncio
 
 from tests.support.admin import Admin, Tenant
 from tests.support.scim_client import ScimClient
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import Stack, migrate
+from tests.support.stack import Stack, stack_fixture
 
 MAX_BODY = 64 * 1024
 
@@ -75,22 +74,15 @@ async def fingerprint(stack: Stack, connection_id: str) -> list[tuple[object, ..
         await conn.close()
 
 
-@pytest_asyncio.fixture(scope="package")
-async def sec_stack(servers: Servers) -> AsyncIterator[Stack]:
-    dsn = await create_database(servers, "security")
-    await migrate(dsn)
-    stack = Stack(
-        dsn,
-        servers.nats_url,
-        extra_env={
-            "EDGE_MAX_BODY_BYTES": str(MAX_BODY),
-            "SCIM_BULK_MAX_PAYLOAD_BYTES": str(MAX_BODY),
-            "LOG_LEVEL": "DEBUG",
-        },
-    ).start()
-    yield stack
-    stack.stop()
-    await drop_database(servers, dsn)
+sec_stack = stack_fixture(
+    "security",
+    env={
+        "EDGE_MAX_BODY_BYTES": str(MAX_BODY),
+        "SCIM_BULK_MAX_PAYLOAD_BYTES": str(MAX_BODY),
+        "LOG_LEVEL": "DEBUG",
+    },
+    scope="package",
+)
 
 
 @pytest_asyncio.fixture(scope="package")

@@ -1,62 +1,17 @@
-"""The admin APIs from tests: create a workspace, enable SCIM with a behaviour, read portal state."""
+"""The admin APIs from tests: `devstack.admin`'s workspace and SCIM set-up, plus reading portal state."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-import grpc
-from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
-from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
+from devstack.admin import AdminClient, Tenant
+from scimsuite.portal.v1 import portal_pb2
 
-from tests.support.stack import Stack
-
-
-@dataclass(frozen=True)
-class Tenant:
-    workspace_id: str
-    workspace: str
-    portal: str
-    base_url: str
-    token: str
-    connection_id: str
+__all__ = ["Admin", "Tenant"]
 
 
-class Admin:
-    def __init__(self, stack: Stack) -> None:
-        self.md = (("x-admin-token", stack.admin_token),)
-        self._dch = grpc.aio.insecure_channel(stack.directory_addr)
-        self._pch = grpc.aio.insecure_channel(stack.portal_addr)
-        self.directory = admin_pb2_grpc.DirectoryAdminStub(self._dch)
-        self.portal = portal_pb2_grpc.PortalAdminStub(self._pch)
-
-    async def close(self) -> None:
-        await self._dch.close()
-        await self._pch.close()
-
-    async def workspace(self, name: str) -> str:
-        ws = await self.directory.CreateWorkspace(
-            admin_pb2.CreateWorkspaceRequest(name=name, if_missing=True), metadata=self.md
-        )
-        return str(ws.id)
-
-    async def enable(self, workspace: str, portal: str, **behaviour: Any) -> Tenant:
-        ws_id = await self.workspace(workspace)
-        if behaviour:
-            current = await self.portal.GetBehaviour(
-                portal_pb2.GetBehaviourRequest(workspace_id=ws_id, portal=portal), metadata=self.md
-            )
-            b = portal_pb2.Behaviour()
-            b.CopyFrom(current)
-            for key, value in behaviour.items():
-                setattr(b, key, value)
-            await self.portal.SetBehaviour(portal_pb2.SetBehaviourRequest(behaviour=b), metadata=self.md)
-        creds = await self.directory.EnableScim(
-            admin_pb2.EnableScimRequest(workspace=ws_id, portal=portal), metadata=self.md
-        )
-        return Tenant(ws_id, workspace, portal, creds.base_url, creds.token, creds.connection.id)
-
+class Admin(AdminClient):
     async def accounts(self, tenant: Tenant, include_removed: bool = False) -> dict[str, dict[str, Any]]:
         reply = await self.portal.ListAccounts(
             portal_pb2.ListAccountsRequest(

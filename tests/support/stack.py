@@ -1,126 +1,72 @@
-"""The suite running for real: N replicas of each service as child processes over real sockets."""
+"""The suite's stack in tests: `Stack` and `migrate` come from `devstack.stack` (shared with `make run`
+and the benchmark); `stack_fixture` and `own_stack` give a test module a stack of its own."""
 
 from __future__ import annotations
 
-import secrets
-import tempfile
-import uuid
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, Literal
 
-import asyncpg
-from devstack.services import ServiceProcess, wait_grpc_serving, wait_http_port
-from directory.bootstrap import MIGRATIONS as DIRECTORY_MIGRATIONS
-from portal_actions.bootstrap import MIGRATIONS as PORTAL_MIGRATIONS
-from suite_common.embedded.processes import free_port
-from suite_common.migrations import apply_migrations
+import pytest
+import pytest_asyncio
+from devstack.stack import Stack, migrate, migrated_database, running_stack
+from suite_common.embedded import EmbeddedServers
 
+__all__ = ["Stack", "kept_logs", "migrate", "migrated_database", "own_stack", "stack_fixture"]
 
-async def migrate(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await apply_migrations(conn, DIRECTORY_MIGRATIONS, "directory")
-        await apply_migrations(conn, PORTAL_MIGRATIONS, "portal")
-    finally:
-        await conn.close()
+# Log folders of stacks that stopped uncleanly or while tests failed, listed at the end of the run.
+kept_logs: list[Path] = []
 
 
-@dataclass
-class Stack:
-    database_url: str
-    nats_url: str
-    replicas: int = 1
-    extra_env: dict[str, str] = field(default_factory=dict)
-    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    stream: str = field(default_factory=lambda: f"SCIM_EVENTS_{uuid.uuid4().hex[:8].upper()}")
-    log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="scim-stack-logs-")))
-    directories: list[ServiceProcess] = field(default_factory=list)
-    portals: list[ServiceProcess] = field(default_factory=list)
-    edges: list[ServiceProcess] = field(default_factory=list)
-    directory_addrs: list[str] = field(default_factory=list)
-    portal_addrs: list[str] = field(default_factory=list)
-    edge_urls: list[str] = field(default_factory=list)
+def keep_logs_if_tests_fail(request: pytest.FixtureRequest) -> Callable[[], str]:
+    """A `keep_logs` for `running_stack`: a reason once any test failed since the stack started."""
+    failed_before = request.session.testsfailed
 
-    @property
-    def edge_url(self) -> str:
-        return self.edge_urls[0]
+    def reason() -> str:
+        failed = request.session.testsfailed - failed_before
+        return f"{failed} test(s) failed while it ran" if failed else ""
 
-    @property
-    def directory_addr(self) -> str:
-        return self.directory_addrs[0]
+    return reason
 
-    @property
-    def portal_addr(self) -> str:
-        return self.portal_addrs[0]
 
-    @property
-    def directory_target(self) -> str:
-        """Every directory replica, as a headless Service gives them in Kubernetes; edges balance per call."""
-        return "ipv4:" + ",".join(self.directory_addrs)
+def note_kept(stack: Stack) -> None:
+    if stack.log_dir.exists():
+        kept_logs.append(stack.log_dir)
 
-    def _common(self) -> dict[str, str]:
-        return {
-            "DATABASE_URL": self.database_url,
-            "NATS_URL": self.nats_url,
-            "ADMIN_TOKEN": self.admin_token,
-            "EVENTS_STREAM": self.stream,
-            "EVENTS_SUBJECT_PREFIX": self.stream.lower(),
-            "LOG_LEVEL": "INFO",
-            "SHUTDOWN_GRACE_SECONDS": "5",
-            "OUTBOX_RELAY_POLL_SECONDS": "0.5",
-            **self.extra_env,
-        }
 
-    def start(self) -> Stack:
-        for i in range(self.replicas):
-            daddr = f"127.0.0.1:{free_port()}"
-            paddr = f"127.0.0.1:{free_port()}"
-            d = ServiceProcess(
-                "directory",
-                {
-                    **self._common(),
-                    "DIRECTORY_GRPC_LISTEN": daddr,
-                    "SCIM_PUBLIC_BASE_URL": "http://scim.test",
-                },
-                self.log_dir / f"directory-{i}.log",
-            )
-            p = ServiceProcess(
-                "portal-actions",
-                {**self._common(), "PORTAL_GRPC_LISTEN": paddr},
-                self.log_dir / f"portal-actions-{i}.log",
-            )
-            d.start()
-            p.start()
-            self.directories.append(d)
-            self.portals.append(p)
-            self.directory_addrs.append(daddr)
-            self.portal_addrs.append(paddr)
-        for i in range(self.replicas):
-            port = free_port()
-            e = ServiceProcess(
-                "scim-edge",
-                {
-                    **self.extra_env,
-                    "EDGE_PORT": str(port),
-                    "DIRECTORY_ADDR": self.directory_target,
-                    "LOG_LEVEL": "INFO",
-                },
-                self.log_dir / f"scim-edge-{i}.log",
-            )
-            e.start()
-            self.edges.append(e)
-            self.edge_urls.append(f"http://127.0.0.1:{port}")
-        for addr in self.directory_addrs + self.portal_addrs:
-            if not wait_grpc_serving(addr, 30):
-                raise RuntimeError(f"{addr} not serving; logs in {self.log_dir}")
-        for url in self.edge_urls:
-            if not wait_http_port(int(url.rsplit(":", 1)[1]), 30):
-                raise RuntimeError(f"edge {url} not listening; logs in {self.log_dir}")
-        return self
+@asynccontextmanager
+async def own_stack(
+    request: pytest.FixtureRequest,
+    servers: EmbeddedServers,
+    prefix: str,
+    *,
+    replicas: int = 1,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[Stack]:
+    """`devstack.stack.running_stack` whose logs are kept (and listed at the end) if any test failed
+    while it ran."""
+    keep = keep_logs_if_tests_fail(request)
+    async with running_stack(servers, prefix, replicas=replicas, env=env, keep_logs=keep) as stack:
+        yield stack
+    note_kept(stack)
 
-    def stop(self) -> None:
-        for svc in self.edges + self.portals + self.directories:
-            svc.terminate()
 
-    def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
+def stack_fixture(
+    prefix: str,
+    *,
+    replicas: int = 1,
+    env: Mapping[str, str] | None = None,
+    scope: Literal["module", "package", "session"] = "module",
+) -> Any:
+    """A fixture giving a stack on its own database; the module attribute it is assigned to names it:
+
+    replicated = stack_fixture("replicas", replicas=2)
+    """
+
+    @pytest_asyncio.fixture(scope=scope)
+    async def fixture(request: pytest.FixtureRequest, servers: EmbeddedServers) -> AsyncIterator[Stack]:
+        async with own_stack(request, servers, prefix, replicas=replicas, env=env) as stack:
+            yield stack
+
+    return fixture

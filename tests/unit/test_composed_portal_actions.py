@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
 
+import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -16,6 +17,7 @@ from portal_actions.bootstrap import ADMIN_SERVICE, PortalParts, compose
 from portal_actions.config import load_settings
 from portal_actions.service_layer.admin import PortalAdmin
 from portal_actions.service_layer.consume import EventHandlers
+from portal_actions.service_layer.safeguards import Safeguards
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
 from suite_common.health import Check
 from suite_common.service import Runtime, run_service
@@ -27,7 +29,12 @@ SETTINGS = load_settings({"PORTAL_GRPC_LISTEN": "127.0.0.1:0", "ADMIN_TOKEN": "p
 
 async def fake_parts(runtime: Runtime, settings: Any, metrics: Any) -> PortalParts:
     # No call in these tests reaches a use case: the credential check or health answers first.
-    return PortalParts(admin=cast(PortalAdmin, None), handlers=cast(EventHandlers, None))
+    no_pool = cast(asyncpg.Pool, None)
+    return PortalParts(
+        admin=cast(PortalAdmin, None),
+        handlers=cast(EventHandlers, None),
+        safeguards=Safeguards(no_pool, settings.guard_defaults),
+    )
 
 
 @dataclass

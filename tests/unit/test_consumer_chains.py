@@ -34,7 +34,7 @@ def _consumer(handler: Any, order_key: Any) -> EventConsumer:
         names=EventStreams(),
         durable="test",
         handler=handler,
-        dead_letter=lambda *_: asyncio.sleep(0),  # type: ignore[arg-type,return-value]
+        dead_letter=lambda *_: asyncio.sleep(0),
         batch=64,
         max_deliveries=5,
         ack_wait_s=30.0,

@@ -20,11 +20,11 @@ from typing import Any
 import grpc
 from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
-from suite_common.embedded import EmbeddedNats, EmbeddedPostgres
+from suite_common.embedded import EmbeddedServers
 from suite_common.embedded.processes import cmdline, free_port, is_alive, port_is_free, stop_pid
-from suite_common.migrations import apply_migrations, ensure_database
 
 from devstack.services import ServiceProcess, wait_grpc_serving, wait_http_port
+from devstack.stack import migrate
 
 ROOT = Path(__file__).resolve().parents[3]
 STATE = ROOT / ".run"
@@ -54,19 +54,6 @@ def _stop_orphans() -> None:
             print(f"stopping orphan service process {pid}")
             stop_pid(pid)
     pids_file.unlink()
-
-
-async def _migrate(dsn: str) -> None:
-    import asyncpg
-    from directory.bootstrap import MIGRATIONS as DIRECTORY_MIGRATIONS
-    from portal_actions.bootstrap import MIGRATIONS as PORTAL_MIGRATIONS
-
-    conn = await asyncpg.connect(dsn)
-    try:
-        await apply_migrations(conn, DIRECTORY_MIGRATIONS, "directory")
-        await apply_migrations(conn, PORTAL_MIGRATIONS, "portal")
-    finally:
-        await conn.close()
 
 
 def _demo_credentials(directory_addr: str, portal_addr: str, token: str) -> list[dict[str, Any]]:
@@ -111,24 +98,28 @@ def _demo_credentials(directory_addr: str, portal_addr: str, token: str) -> list
 def main() -> None:
     STATE.mkdir(exist_ok=True)
     _stop_orphans()
-    env_db = os.environ.get("DATABASE_URL")
-    env_nats = os.environ.get("NATS_URL")
-    pg = nats = None
-    if env_db:
-        database_url = env_db
-    else:
-        pg = EmbeddedPostgres(STATE / "pgdata", port=55432)
-        admin_dsn = pg.start()
-        asyncio.run(ensure_database(admin_dsn, "scim"))
-        database_url = admin_dsn.rsplit("/", 1)[0] + "/scim"
-        print(f"PostgreSQL  {database_url}  (data in {pg.data_dir})")
-    if env_nats:
-        nats_url = env_nats
-    else:
-        nats = EmbeddedNats(STATE / "nats", port=14222)
-        nats_url = nats.start()
-        print(f"NATS        {nats_url}  (JetStream store in {STATE / 'nats'})")
-    asyncio.run(_migrate(database_url))
+    env_db = os.environ.get("DATABASE_URL", "")
+    servers = EmbeddedServers(
+        STATE,
+        durable=True,
+        pg_port=55432,
+        nats_port=14222,
+        admin_dsn=env_db,
+        nats_url=os.environ.get("NATS_URL", ""),
+        throwaway=False,
+    )
+    with servers:  # stopped however the services end, also when a migration fails
+        _serve(servers, env_db or asyncio.run(servers.ensure_database("scim")))
+    print("stopped.")
+
+
+def _serve(servers: EmbeddedServers, database_url: str) -> None:
+    if servers.pg is not None:
+        print(f"PostgreSQL  {database_url}  (data in {servers.pg.data_dir})")
+    if servers.nats is not None:
+        print(f"NATS        {servers.nats_url}  (JetStream store in {servers.nats.state_dir})")
+    nats_url = servers.nats_url
+    asyncio.run(migrate(database_url))
 
     token = _admin_token()
     edge_port = _port(int(os.environ.get("EDGE_PORT", "8080")))
@@ -215,11 +206,6 @@ def main() -> None:
                 svc.terminate()
         (STATE / "pids.json").unlink(missing_ok=True)
         (STATE / "stack.json").unlink(missing_ok=True)
-        if nats:
-            nats.stop()
-        if pg:
-            pg.stop()
-        print("stopped.")
 
 
 if __name__ == "__main__":

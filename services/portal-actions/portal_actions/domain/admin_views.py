@@ -57,6 +57,7 @@ class AuditEntry:
     request_id: str | None
     detail: str | None
     group_name: str | None
+    mode: str
 
 
 @dataclass(frozen=True)

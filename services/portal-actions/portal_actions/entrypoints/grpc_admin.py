@@ -76,6 +76,7 @@ def _audit_pb(e: AuditEntry) -> portal_pb2.AuditEntry:
         request_id=e.request_id or "",
         detail=e.detail or "",
         group_name=e.group_name or "",
+        mode=e.mode,
     )
 
 

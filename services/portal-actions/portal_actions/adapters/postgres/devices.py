@@ -12,7 +12,17 @@ def _device(row: Any) -> Device | None:
     return None if row is None else Device(row["serial"], row["user_name"], row["policy"])
 
 
-async def of_user(conn: Conn, workspace_id: str, user_name: str) -> list[Device]:
+async def of_user(conn: Conn, workspace_id: str, user_name: str) -> list[Any]:
+    return await conn.fetch(
+        "SELECT serial, policy FROM portal.devices WHERE workspace_id = $1 AND lower(user_name) = lower($2) "
+        "ORDER BY serial",
+        workspace_id,
+        user_name,
+    )
+
+
+async def user_devices(conn: Conn, workspace_id: str, user_name: str) -> list[Device]:
+    """The user's devices as the admin API shows them."""
     rows = await conn.fetch(
         "SELECT serial, user_name, policy FROM portal.devices "
         "WHERE workspace_id = $1 AND lower(user_name) = lower($2) ORDER BY serial",
@@ -119,3 +129,39 @@ async def list_all(conn: Conn, workspace_id: str) -> list[Device]:
         workspace_id,
     )
     return [Device(r["serial"], r["user_name"], r["policy"]) for r in rows]
+
+
+async def of_user_locked(conn: Conn, workspace_id: str, user_name: str) -> list[Any]:
+    """The user's devices, locked until the caller's transaction ends, so that a plan made from them is
+    exactly what its execution changes."""
+    return await conn.fetch(
+        "SELECT serial, policy FROM portal.devices WHERE workspace_id = $1 AND lower(user_name) = lower($2) "
+        "ORDER BY serial FOR UPDATE",
+        workspace_id,
+        user_name,
+    )
+
+
+async def unassign_serials(conn: Conn, workspace_id: str, serials: list[str]) -> None:
+    await conn.execute(
+        "UPDATE portal.devices SET user_name = NULL WHERE workspace_id = $1 AND serial = ANY($2::text[])",
+        workspace_id,
+        serials,
+    )
+
+
+async def delete_serials(conn: Conn, workspace_id: str, serials: list[str]) -> None:
+    await conn.execute(
+        "DELETE FROM portal.devices WHERE workspace_id = $1 AND serial = ANY($2::text[])",
+        workspace_id,
+        serials,
+    )
+
+
+async def set_policy_serials(conn: Conn, workspace_id: str, serials: list[str], policy: str) -> None:
+    await conn.execute(
+        "UPDATE portal.devices SET policy = $3 WHERE workspace_id = $1 AND serial = ANY($2::text[])",
+        workspace_id,
+        serials,
+        policy,
+    )

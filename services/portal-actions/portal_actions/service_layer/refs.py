@@ -1,0 +1,25 @@
+"""Checking the references an admin call names: a workspace id and a portal."""
+
+from __future__ import annotations
+
+import uuid
+
+from scim_core.kinds import PORTAL_NAMES
+
+from portal_actions.domain.behaviour import InvalidBehaviour
+from portal_actions.errors import NotFound
+
+__all__ = ["NotFound", "portal_ref", "workspace_ref"]
+
+
+def workspace_ref(ref: str) -> str:
+    try:
+        return str(uuid.UUID(ref))
+    except ValueError as exc:
+        raise InvalidBehaviour(f"workspace id {ref!r} is not a UUID") from exc
+
+
+def portal_ref(portal: str) -> str:
+    if portal.lower() not in PORTAL_NAMES:
+        raise InvalidBehaviour(f"unknown portal {portal!r}; choose {', '.join(PORTAL_NAMES)}")
+    return portal.lower()
