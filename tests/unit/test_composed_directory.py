@@ -24,7 +24,7 @@ from directory.service_layer.resources import ResourceService
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
-from suite_common.admin_credential import AdminCredentialAttach
+from suite_common.admin_credential import admin_channel
 from suite_common.grpc_errors import scim_error_from_rpc
 from suite_common.grpc_status import UNAVAILABLE_DEPENDENCY_KEY
 from suite_common.service import Runtime, run_service
@@ -188,8 +188,7 @@ async def composed() -> AsyncIterator[Composed]:
     runner = asyncio.create_task(run_service("directory", composition, stop, grace_s=1.0, ready=ready))
     await asyncio.wait_for(ready.wait(), 10)
     address = f"127.0.0.1:{ports[0]}"
-    attach: Any = AdminCredentialAttach(ADMIN_TOKEN)  # grpc-stubs type client interceptors too narrowly
-    channel = grpc.aio.insecure_channel(address, interceptors=[attach])
+    channel = admin_channel(address, ADMIN_TOKEN)
     try:
         yield Composed(
             units,
@@ -205,7 +204,7 @@ async def composed() -> AsyncIterator[Composed]:
     finally:
         stop.set()
         await runner
-        await channel.close(None)
+        await channel.close(grace=None)
 
 
 async def test_the_admin_api_runs_on_the_fake_ports(composed: Composed) -> None:
@@ -235,9 +234,9 @@ async def test_admin_verdicts_and_a_database_outage_have_their_statuses(composed
     with pytest.raises(grpc.aio.AioRpcError) as failed:
         await composed.admin.ListWorkspaces(admin_pb2.ListWorkspacesRequest())
     assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert (UNAVAILABLE_DEPENDENCY_KEY, "database") in [
-        tuple(cast(Any, m)) for m in failed.value.trailing_metadata() or ()
-    ]
+    entries: Any = failed.value.trailing_metadata() or ()  # grpc-stubs types metadata entries loosely
+    trailing = [(key, value) for key, value in entries]
+    assert (UNAVAILABLE_DEPENDENCY_KEY, "database") in trailing
 
 
 async def test_the_admin_api_refuses_a_call_without_the_credential(composed: Composed) -> None:
@@ -246,7 +245,7 @@ async def test_the_admin_api_refuses_a_call_without_the_credential(composed: Com
         with pytest.raises(grpc.aio.AioRpcError) as failed:
             await admin_pb2_grpc.DirectoryAdminStub(bare).ListWorkspaces(admin_pb2.ListWorkspacesRequest())
     finally:
-        await bare.close(None)
+        await bare.close(grace=None)
     assert failed.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert composed.units.tenants.workspaces == {}
 

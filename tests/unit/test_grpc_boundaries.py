@@ -15,9 +15,7 @@ from suite_common.grpc_status import Failure, StatusMapping, status
 
 def _failing(code: grpc.StatusCode) -> Any:
     async def method(request: Any, **_: Any) -> Any:
-        raise grpc.aio.AioRpcError(
-            code, grpc.aio.Metadata(), grpc.aio.Metadata(), details="boom", debug_error_string=None
-        )
+        raise grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), "boom", None)
 
     return method
 

@@ -9,8 +9,8 @@ than leaving it open. SCIM bearer tokens are a different credential and never pa
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, cast
 
 import grpc
 
@@ -65,6 +65,14 @@ class AdminCredentialCheck(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+def admin_channel(
+    target: str, token: str, options: Sequence[tuple[str, Any]] | None = None
+) -> grpc.aio.Channel:
+    """An insecure (in-cluster) aio channel whose every unary call carries the admin credential."""
+    attach = cast("grpc.aio.ClientInterceptor", AdminCredentialAttach(token))
+    return grpc.aio.insecure_channel(target, options=options, interceptors=[attach])
 
 
 class AdminCredentialAttach(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]

@@ -30,8 +30,6 @@ from scimctl.clients import Clients, NotConfigured, parse_duration
 from scimctl.output import emit, fail
 from scimctl.stack import locate
 
-PORTALS = list(PORTAL_NAMES)
-
 
 class _UsageError(Exception):
     def __init__(self, usage: str, message: str) -> None:
@@ -55,7 +53,7 @@ def _leaf(parent: Any, name: str, fn: object, help_text: str) -> argparse.Argume
 def _ws(sp: argparse.ArgumentParser, portal: bool = False) -> None:
     sp.add_argument("--workspace", "-w", required=True, help="workspace name or id")
     if portal:
-        sp.add_argument("--portal", "-p", required=True, choices=PORTALS)
+        sp.add_argument("--portal", "-p", required=True, choices=PORTAL_NAMES)
 
 
 def _scim(top: Any) -> None:

@@ -12,12 +12,11 @@ import getpass
 import sys
 from typing import Any
 
+from scim_core.kinds import PORTAL_NAMES
 from scimsuite.portal.v1 import portal_pb2
 
 from scimctl.clients import Clients, parse_duration
 from scimctl.commands import behaviour_dict
-
-PORTALS = ["dashboard", "store", "mdm"]
 
 
 def _action(a: portal_pb2.PlannedAction) -> dict[str, Any]:
@@ -201,7 +200,7 @@ def _leaf(parent: Any, name: str, fn: object, help_text: str) -> argparse.Argume
     sp: argparse.ArgumentParser = parent.add_parser(name, help=help_text)
     sp.set_defaults(fn=fn)
     sp.add_argument("--workspace", "-w", required=True, help="workspace name or id")
-    sp.add_argument("--portal", "-p", required=True, choices=PORTALS)
+    sp.add_argument("--portal", "-p", required=True, choices=PORTAL_NAMES)
     return sp
 
 

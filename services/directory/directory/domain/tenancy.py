@@ -6,9 +6,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from scim_core.kinds import PORTAL_NAMES
-
-PORTALS = PORTAL_NAMES
 TOKEN_PREFIX = "scim_"
 
 

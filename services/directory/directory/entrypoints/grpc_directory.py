@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -20,7 +19,6 @@ from directory.service_layer.authentication import Authenticator
 from directory.service_layer.cursor_listing import CursorLister
 from directory.service_layer.resources import Projection, RequestInfo, ResourceService
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
 

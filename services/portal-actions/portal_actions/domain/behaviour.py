@@ -8,7 +8,6 @@ from scim_core.kinds import PORTAL_NAMES
 
 from portal_actions.errors import InvalidRequest
 
-PORTALS = PORTAL_NAMES
 ON_CREATE = {
     "store": ("nothing", "employee"),
     "dashboard": ("nothing", "collaborator"),
@@ -45,7 +44,7 @@ class Behaviour:
 
     def validate(self) -> Behaviour:
         if self.portal not in ON_CREATE:
-            raise InvalidBehaviour(f"unknown portal {self.portal!r}; choose {', '.join(PORTALS)}")
+            raise InvalidBehaviour(f"unknown portal {self.portal!r}; choose {', '.join(PORTAL_NAMES)}")
         if self.on_create not in ON_CREATE[self.portal]:
             raise InvalidBehaviour(
                 f"on-create {self.on_create!r} is not an option for {self.portal}; "

@@ -11,6 +11,7 @@ import grpc
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
 from suite_common import jsonutil
 
+from portal_actions.domain.admin_views import Account, AuditEntry, Device
 from portal_actions.domain.behaviour import DEFAULT_ROLE_SETTLE_SECONDS, Behaviour
 from portal_actions.entrypoints.grpc_status import ADMIN_API
 from portal_actions.service_layer.admin import PortalAdmin
@@ -44,41 +45,38 @@ def _behaviour(b: portal_pb2.Behaviour) -> Behaviour:
     )
 
 
-def _device_pb(workspace_id: str, row: Any) -> portal_pb2.Device:
+def _device_pb(workspace_id: str, d: Device) -> portal_pb2.Device:
     return portal_pb2.Device(
-        workspace_id=workspace_id,
-        serial=row["serial"],
-        user_name=row["user_name"] or "",
-        policy=row["policy"] or "",
+        workspace_id=workspace_id, serial=d.serial, user_name=d.user_name or "", policy=d.policy or ""
     )
 
 
-def _account_pb(r: dict[str, Any]) -> portal_pb2.Account:
+def _account_pb(a: Account) -> portal_pb2.Account:
     return portal_pb2.Account(
-        user_id=str(r["user_id"]),
-        user_name=r["user_name"],
-        status=r["status"],
-        role=r["role"] or "",
-        metadata_json=jsonutil.dumps(r["metadata"] or {}),
-        groups=list(r["group_names"]),
-        devices=[portal_pb2.DeviceRef(serial=d["serial"], policy=d["policy"] or "") for d in r["devices"]],
+        user_id=a.user_id,
+        user_name=a.user_name,
+        status=a.status,
+        role=a.role or "",
+        metadata_json=jsonutil.dumps(a.metadata),
+        groups=list(a.group_names),
+        devices=[portal_pb2.DeviceRef(serial=d.serial, policy=d.policy or "") for d in a.devices],
     )
 
 
-def _audit_pb(r: Any) -> portal_pb2.AuditEntry:
+def _audit_pb(e: AuditEntry) -> portal_pb2.AuditEntry:
     return portal_pb2.AuditEntry(
-        at=r["at"].isoformat(),
-        portal=r["portal"],
-        user_name=r["user_name"] or "",
-        user_id=str(r["user_id"] or ""),
-        action=r["action"],
-        result=r["result"],
-        reason=r["reason"],
-        event_id=str(r["event_id"] or ""),
-        request_id=r["request_id"] or "",
-        detail=r["detail"] or "",
-        group_name=r["group_name"] or "",
-        mode=r["mode"],
+        at=e.at.isoformat(),
+        portal=e.portal,
+        user_name=e.user_name or "",
+        user_id=e.user_id or "",
+        action=e.action,
+        result=e.result,
+        reason=e.reason,
+        event_id=e.event_id or "",
+        request_id=e.request_id or "",
+        detail=e.detail or "",
+        group_name=e.group_name or "",
+        mode=e.mode,
     )
 
 
@@ -121,9 +119,7 @@ class PortalAdminServicer(portal_pb2_grpc.PortalAdminServicer):
             rows = await self.admin.role_mappings(request.workspace_id)
             return portal_pb2.ListRoleMappingsResponse(
                 mappings=[
-                    portal_pb2.RoleMapping(
-                        workspace_id=request.workspace_id, group=r["group_name"], role=r["role"]
-                    )
+                    portal_pb2.RoleMapping(workspace_id=request.workspace_id, group=r.group_name, role=r.role)
                     for r in rows
                 ]
             )
@@ -158,8 +154,8 @@ class PortalAdminServicer(portal_pb2_grpc.PortalAdminServicer):
                     portal_pb2.AttributeMapping(
                         workspace_id=request.workspace_id,
                         portal=request.portal,
-                        scim_attribute=r["scim_attribute"],
-                        metadata_key=r["metadata_key"],
+                        scim_attribute=r.scim_attribute,
+                        metadata_key=r.metadata_key,
                     )
                     for r in rows
                 ]
@@ -257,11 +253,11 @@ class PortalAdminServicer(portal_pb2_grpc.PortalAdminServicer):
             return portal_pb2.ListGroupsResponse(
                 groups=[
                     portal_pb2.PortalGroup(
-                        group_id=str(r["group_id"]),
-                        display_name=r["display_name"],
-                        member_user_names=list(r["members"]),
+                        group_id=g.group_id,
+                        display_name=g.display_name,
+                        member_user_names=list(g.members),
                     )
-                    for r in rows
+                    for g in rows
                 ]
             )
 
@@ -284,11 +280,11 @@ class PortalAdminServicer(portal_pb2_grpc.PortalAdminServicer):
             return portal_pb2.ListDeadLettersResponse(
                 dead_letters=[
                     portal_pb2.DeadLetter(
-                        event_id=r["event_id"],
-                        subject=r["subject"],
-                        error=r["error"],
-                        deliveries=r["deliveries"],
-                        at=r["at"].isoformat(),
+                        event_id=r.event_id,
+                        subject=r.subject,
+                        error=r.error,
+                        deliveries=r.deliveries,
+                        at=r.at.isoformat(),
                     )
                     for r in rows
                 ]

@@ -6,11 +6,21 @@ configuration in force.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 import asyncpg
+from scim_core.kinds import Portal
 
 from portal_actions.adapters.postgres import accounts, audit, configuration, devices, mirror, tracking
+from portal_actions.domain.admin_views import (
+    Account,
+    AttributeMapping,
+    AuditEntry,
+    DeadLetterEntry,
+    Device,
+    PortalGroup,
+    RoleMapping,
+)
 from portal_actions.domain.attribute_mapping import InvalidMapping, check_mapping
 from portal_actions.domain.behaviour import (
     ROLES,
@@ -65,7 +75,7 @@ class PortalAdmin:
             await configuration.save_role_mapping(conn, workspace_ref(workspace_id), group.strip(), role)
         return group.strip(), role
 
-    async def role_mappings(self, workspace_id: str) -> list[Any]:
+    async def role_mappings(self, workspace_id: str) -> list[RoleMapping]:
         async with self.pool.acquire() as conn:
             return await configuration.role_mappings(conn, workspace_ref(workspace_id))
 
@@ -82,7 +92,7 @@ class PortalAdmin:
             )
         return attribute, key
 
-    async def attribute_mappings(self, workspace_id: str, portal: str) -> list[Any]:
+    async def attribute_mappings(self, workspace_id: str, portal: str) -> list[AttributeMapping]:
         async with self.pool.acquire() as conn:
             return await configuration.attribute_mappings(
                 conn, workspace_ref(workspace_id), portal_ref(portal)
@@ -105,7 +115,7 @@ class PortalAdmin:
         async with self.pool.acquire() as conn:
             return await configuration.policies(conn, workspace_ref(workspace_id))
 
-    async def add_device(self, workspace_id: str, serial: str, user_name: str, policy: str) -> Any:
+    async def add_device(self, workspace_id: str, serial: str, user_name: str, policy: str) -> Device:
         ws = workspace_ref(workspace_id)
         if not serial.strip():
             raise InvalidBehaviour("serial must not be empty")
@@ -114,14 +124,14 @@ class PortalAdmin:
                 raise InvalidBehaviour(f"policy {policy!r} does not exist; add it first")
             return await devices.register(conn, ws, serial.strip(), user_name.strip() or None, policy or None)
 
-    async def assign_device(self, workspace_id: str, serial: str, user_name: str) -> Any:
+    async def assign_device(self, workspace_id: str, serial: str, user_name: str) -> Device:
         async with self.pool.acquire() as conn:
             row = await devices.assign(conn, workspace_ref(workspace_id), serial, user_name.strip() or None)
         if row is None:
             raise NotFound(f"no device {serial!r}")
         return row
 
-    async def set_device_policy(self, workspace_id: str, serial: str, policy: str) -> Any:
+    async def set_device_policy(self, workspace_id: str, serial: str, policy: str) -> Device:
         ws = workspace_ref(workspace_id)
         async with self.pool.acquire() as conn, conn.transaction():
             if policy and not await configuration.policy_exists(conn, ws, policy):
@@ -136,31 +146,30 @@ class PortalAdmin:
             if not await devices.remove(conn, workspace_ref(workspace_id), serial):
                 raise NotFound(f"no device {serial!r}")
 
-    async def devices(self, workspace_id: str) -> list[Any]:
+    async def devices(self, workspace_id: str) -> list[Device]:
         async with self.pool.acquire() as conn:
             return await devices.list_all(conn, workspace_ref(workspace_id))
 
-    async def accounts(self, workspace_id: str, portal: str, include_removed: bool) -> list[dict[str, Any]]:
+    async def accounts(self, workspace_id: str, portal: str, include_removed: bool) -> list[Account]:
         ws, p = workspace_ref(workspace_id), portal_ref(portal)
         async with self.pool.acquire() as conn:
-            rows = await accounts.list_for(conn, ws, p, include_removed)
-            out = []
-            for r in rows:
-                devs = await devices.of_user(conn, ws, r["user_name"]) if p == "mdm" else []
-                out.append({**dict(r), "devices": [dict(d) for d in devs]})
-        return out
+            found = await accounts.list_for(conn, ws, p, include_removed)
+            if p != Portal.MDM:
+                return found
+            return [
+                replace(a, devices=tuple(await devices.user_devices(conn, ws, a.user_name))) for a in found
+            ]
 
-    async def groups(self, workspace_id: str, portal: str, member: str = "") -> list[dict[str, Any]]:
+    async def groups(self, workspace_id: str, portal: str, member: str = "") -> list[PortalGroup]:
         async with self.pool.acquire() as conn:
-            rows = await mirror.portal_groups(
+            return await mirror.portal_groups(
                 conn, workspace_ref(workspace_id), portal_ref(portal), member.strip()
             )
-        return [dict(r) for r in rows]
 
-    async def audit(self, workspace_id: str, user_name: str, limit: int) -> list[Any]:
+    async def audit(self, workspace_id: str, user_name: str, limit: int) -> list[AuditEntry]:
         async with self.pool.acquire() as conn:
             return await audit.query(conn, workspace_ref(workspace_id), user_name, limit or 1000)
 
-    async def dead_letters(self) -> list[Any]:
+    async def dead_letters(self) -> list[DeadLetterEntry]:
         async with self.pool.acquire() as conn:
             return await tracking.dead_letters(conn)

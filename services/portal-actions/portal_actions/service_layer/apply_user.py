@@ -32,7 +32,7 @@ async def behaviour_of(conn: Conn, event: DirectoryEvent) -> Behaviour:
 
 async def _metadata(conn: Conn, event: DirectoryEvent, state: dict[str, Any]) -> dict[str, Any]:
     rows = await configuration.attribute_mappings(conn, event.workspace_id, event.portal)
-    return metadata_for(state, [(r["scim_attribute"], r["metadata_key"]) for r in rows])
+    return metadata_for(state, [(m.scim_attribute, m.metadata_key) for m in rows])
 
 
 async def apply_user(

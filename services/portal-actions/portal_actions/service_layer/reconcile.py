@@ -91,9 +91,7 @@ class Reconciler:
                 raise NotFound(f"SCIM was never enabled for this workspace's {p} portal")
             behaviour = await configuration.behaviour(conn, ws, p) or default_behaviour(ws, p)
             rows = await configuration.attribute_mappings(conn, ws, p)
-        return _Context(
-            ws, p, connection, behaviour, [(r["scim_attribute"], r["metadata_key"]) for r in rows]
-        )
+        return _Context(ws, p, connection, behaviour, [(m.scim_attribute, m.metadata_key) for m in rows])
 
     async def run(
         self, workspace_id: str, portal: str, *, repair: bool, page_size: int = DEFAULT_PAGE

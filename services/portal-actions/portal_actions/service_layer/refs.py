@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from portal_actions.domain.behaviour import PORTALS, InvalidBehaviour
+from scim_core.kinds import PORTAL_NAMES
+
+from portal_actions.domain.behaviour import InvalidBehaviour
 from portal_actions.errors import NotFound
 
 __all__ = ["NotFound", "portal_ref", "workspace_ref"]
@@ -18,6 +20,6 @@ def workspace_ref(ref: str) -> str:
 
 
 def portal_ref(portal: str) -> str:
-    if portal.lower() not in PORTALS:
-        raise InvalidBehaviour(f"unknown portal {portal!r}; choose {', '.join(PORTALS)}")
+    if portal.lower() not in PORTAL_NAMES:
+        raise InvalidBehaviour(f"unknown portal {portal!r}; choose {', '.join(PORTAL_NAMES)}")
     return portal.lower()

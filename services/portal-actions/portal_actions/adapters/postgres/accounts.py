@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from portal_actions.adapters.postgres import Conn
+from portal_actions.domain.admin_views import Account
 
 
 async def get(conn: Conn, workspace_id: str, portal: str, user_id: str) -> asyncpg.Record | None:
@@ -110,8 +111,8 @@ async def remove(conn: Conn, workspace_id: str, portal: str, user_id: str) -> No
     )
 
 
-async def list_for(conn: Conn, workspace_id: str, portal: str, include_removed: bool) -> list[Any]:
-    return await conn.fetch(
+async def list_for(conn: Conn, workspace_id: str, portal: str, include_removed: bool) -> list[Account]:
+    rows = await conn.fetch(
         """
         SELECT a.*,
                coalesce((SELECT array_agg(g.display_name ORDER BY g.display_name)
@@ -125,3 +126,14 @@ async def list_for(conn: Conn, workspace_id: str, portal: str, include_removed: 
         portal,
         include_removed,
     )
+    return [
+        Account(
+            user_id=str(r["user_id"]),
+            user_name=r["user_name"],
+            status=r["status"],
+            role=r["role"],
+            metadata=r["metadata"] or {},
+            group_names=tuple(r["group_names"]),
+        )
+        for r in rows
+    ]

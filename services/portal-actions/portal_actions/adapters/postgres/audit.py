@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from portal_actions.adapters.postgres import Conn
+from portal_actions.domain.admin_views import AuditEntry
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,10 @@ async def record_memberships(
     )
 
 
-async def query(conn: Conn, workspace_id: str, user_name: str, limit: int) -> list[Any]:
+async def query(conn: Conn, workspace_id: str, user_name: str, limit: int) -> list[AuditEntry]:
     # A user's entries are found by id as well as by name, so renames and memberships recorded before
     # the user's own event arrived still show up.
-    return await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT * FROM portal.audit a
          WHERE a.workspace_id = $1
@@ -94,3 +94,20 @@ async def query(conn: Conn, workspace_id: str, user_name: str, limit: int) -> li
         user_name,
         limit,
     )
+    return [
+        AuditEntry(
+            at=r["at"],
+            portal=r["portal"],
+            user_name=r["user_name"],
+            user_id=None if r["user_id"] is None else str(r["user_id"]),
+            action=r["action"],
+            result=r["result"],
+            reason=r["reason"],
+            event_id=None if r["event_id"] is None else str(r["event_id"]),
+            request_id=r["request_id"],
+            detail=r["detail"],
+            group_name=r["group_name"],
+            mode=r["mode"],
+        )
+        for r in rows
+    ]

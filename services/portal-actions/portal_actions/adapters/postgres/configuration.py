@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from portal_actions.adapters.postgres import Conn
+from portal_actions.domain.admin_views import AttributeMapping, RoleMapping
 from portal_actions.domain.behaviour import Behaviour
 
 
@@ -59,14 +58,15 @@ async def mapped_roles(conn: Conn, workspace_id: str, group_names: list[str]) ->
     return [r["role"] for r in rows]
 
 
-async def attribute_mappings(conn: Conn, workspace_id: str, portal: str) -> list[Any]:
-    return await conn.fetch(
+async def attribute_mappings(conn: Conn, workspace_id: str, portal: str) -> list[AttributeMapping]:
+    rows = await conn.fetch(
         "SELECT scim_attribute, metadata_key FROM portal.attribute_mappings "
         "WHERE workspace_id = $1 AND portal = $2 "
         "ORDER BY metadata_key",
         workspace_id,
         portal,
     )
+    return [AttributeMapping(r["scim_attribute"], r["metadata_key"]) for r in rows]
 
 
 async def policy_exists(conn: Conn, workspace_id: str, name: str) -> bool:
@@ -92,12 +92,13 @@ async def save_role_mapping(conn: Conn, workspace_id: str, group: str, role: str
     )
 
 
-async def role_mappings(conn: Conn, workspace_id: str) -> list[Any]:
-    return await conn.fetch(
+async def role_mappings(conn: Conn, workspace_id: str) -> list[RoleMapping]:
+    rows = await conn.fetch(
         "SELECT group_name, role FROM portal.role_mappings WHERE workspace_id = $1 "
         "ORDER BY lower(group_name)",
         workspace_id,
     )
+    return [RoleMapping(r["group_name"], r["role"]) for r in rows]
 
 
 async def save_attribute_mapping(

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from portal_actions.adapters.postgres import Conn
+from portal_actions.domain.admin_views import Device
+
+
+def _device(row: Any) -> Device | None:
+    return None if row is None else Device(row["serial"], row["user_name"], row["policy"])
 
 
 async def of_user(conn: Conn, workspace_id: str, user_name: str) -> list[Any]:
@@ -14,6 +19,17 @@ async def of_user(conn: Conn, workspace_id: str, user_name: str) -> list[Any]:
         workspace_id,
         user_name,
     )
+
+
+async def user_devices(conn: Conn, workspace_id: str, user_name: str) -> list[Device]:
+    """The user's devices as the admin API shows them."""
+    rows = await conn.fetch(
+        "SELECT serial, user_name, policy FROM portal.devices "
+        "WHERE workspace_id = $1 AND lower(user_name) = lower($2) ORDER BY serial",
+        workspace_id,
+        user_name,
+    )
+    return [Device(r["serial"], r["user_name"], r["policy"]) for r in rows]
 
 
 async def unassign_user(conn: Conn, workspace_id: str, user_name: str) -> list[str]:
@@ -58,9 +74,9 @@ async def rename_user(conn: Conn, workspace_id: str, old: str, new: str) -> None
 
 async def register(
     conn: Conn, workspace_id: str, serial: str, user_name: str | None, policy: str | None
-) -> Any:
+) -> Device:
     """Register a device, or update the user and policy of a registered one (only the fields given)."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """
         INSERT INTO portal.devices (workspace_id, serial, user_name, policy) VALUES ($1, $2, $3, $4)
         ON CONFLICT (workspace_id, serial) DO UPDATE
@@ -73,26 +89,31 @@ async def register(
         user_name,
         policy,
     )
+    device = _device(row)
+    assert device is not None
+    return device
 
 
-async def assign(conn: Conn, workspace_id: str, serial: str, user_name: str | None) -> Any:
-    return await conn.fetchrow(
+async def assign(conn: Conn, workspace_id: str, serial: str, user_name: str | None) -> Device | None:
+    row = await conn.fetchrow(
         "UPDATE portal.devices SET user_name = $3 WHERE workspace_id = $1 AND serial = $2 "
         "RETURNING serial, user_name, policy",
         workspace_id,
         serial,
         user_name,
     )
+    return _device(row)
 
 
-async def set_policy(conn: Conn, workspace_id: str, serial: str, policy: str | None) -> Any:
-    return await conn.fetchrow(
+async def set_policy(conn: Conn, workspace_id: str, serial: str, policy: str | None) -> Device | None:
+    row = await conn.fetchrow(
         "UPDATE portal.devices SET policy = $3 WHERE workspace_id = $1 AND serial = $2 "
         "RETURNING serial, user_name, policy",
         workspace_id,
         serial,
         policy,
     )
+    return _device(row)
 
 
 async def remove(conn: Conn, workspace_id: str, serial: str) -> bool:
@@ -102,11 +123,12 @@ async def remove(conn: Conn, workspace_id: str, serial: str) -> bool:
     return not status.endswith(" 0")
 
 
-async def list_all(conn: Conn, workspace_id: str) -> list[Any]:
-    return await conn.fetch(
+async def list_all(conn: Conn, workspace_id: str) -> list[Device]:
+    rows = await conn.fetch(
         "SELECT serial, user_name, policy FROM portal.devices WHERE workspace_id = $1 ORDER BY serial",
         workspace_id,
     )
+    return [Device(r["serial"], r["user_name"], r["policy"]) for r in rows]
 
 
 async def of_user_locked(conn: Conn, workspace_id: str, user_name: str) -> list[Any]:

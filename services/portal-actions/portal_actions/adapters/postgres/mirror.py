@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from portal_actions.adapters.postgres import Conn
+from portal_actions.domain.admin_views import PortalGroup
 
 # Classes of the two-key advisory locks, so that a user, a group and a connection never share a key.
 _USER_LOCK, _GROUP_LOCK, _ROLES_LOCK = 1, 2, 3
@@ -161,9 +162,9 @@ async def group_names_of(conn: Conn, user_id: str, changed_until: datetime | Non
     return [r["display_name"] for r in rows]
 
 
-async def portal_groups(conn: Conn, workspace_id: str, portal: str, member: str) -> list[Any]:
+async def portal_groups(conn: Conn, workspace_id: str, portal: str, member: str) -> list[PortalGroup]:
     """A portal's live groups with their members' userNames; with `member`, only the groups they are in."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT g.group_id, g.display_name,
                coalesce(array_agg(u.user_name ORDER BY u.user_name) FILTER (WHERE u.user_name IS NOT NULL),
@@ -180,6 +181,7 @@ async def portal_groups(conn: Conn, workspace_id: str, portal: str, member: str)
         portal,
         member,
     )
+    return [PortalGroup(str(r["group_id"]), r["display_name"], tuple(r["members"])) for r in rows]
 
 
 async def user_name_of(conn: Conn, user_id: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from portal_actions.adapters.postgres import Conn
+from portal_actions.domain.admin_views import DeadLetterEntry
 
 
 async def first_delivery(conn: Conn, event_id: str) -> bool:
@@ -33,10 +34,11 @@ async def record_dead_letter(
     )
 
 
-async def dead_letters(conn: Conn) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def dead_letters(conn: Conn) -> list[DeadLetterEntry]:
+    rows = await conn.fetch(
         "SELECT event_id, subject, error, deliveries, at FROM portal.dead_letters ORDER BY at"
     )
+    return [DeadLetterEntry(r["event_id"], r["subject"], r["error"], r["deliveries"], r["at"]) for r in rows]
 
 
 async def begin(conn: Conn, event_id: str, workspace_id: str, portal: str) -> tuple[bool, bool]:
