@@ -13,7 +13,12 @@ from devstack.stack import Stack, migrate
 from suite_common.embedded import EmbeddedServers, throwaway_servers
 
 # Fast redelivery after a killed consumer, and quick relay polling, keep the settle time of a run short.
-FAULT_ENV = {"PORTAL_ACK_WAIT_SECONDS": "5", "OUTBOX_RELAY_POLL_SECONDS": "0.2"}
+# The load deactivates users in bulk on purpose: the mass-deactivation guard would hold its removals.
+FAULT_ENV = {
+    "PORTAL_ACK_WAIT_SECONDS": "5",
+    "OUTBOX_RELAY_POLL_SECONDS": "0.2",
+    "PORTAL_GUARD_DEFAULT": "off",
+}
 
 # PostgreSQL and NATS owned by one test module, restartable in place (`stop_postgres("immediate")`, ...).
 OwnServers = EmbeddedServers

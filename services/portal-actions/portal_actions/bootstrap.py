@@ -29,10 +29,11 @@ from portal_actions.adapters.nats.consumer import EventConsumer
 from portal_actions.adapters.nats.dead_letters import DeadLetterQueue
 from portal_actions.config import Settings
 from portal_actions.domain.events import DirectoryEvent
-from portal_actions.entrypoints.grpc_admin import PortalAdminServicer
+from portal_actions.entrypoints.grpc_safeguards import SafeguardsServicer
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
 from portal_actions.service_layer.consume import EventHandlers
+from portal_actions.service_layer.safeguards import Safeguards
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -49,6 +50,7 @@ class PortalParts:
 
     admin: PortalAdmin
     handlers: EventHandlers
+    safeguards: Safeguards
     checks: Mapping[str, Check] = field(default_factory=dict)
 
 
@@ -69,8 +71,17 @@ EventsFactory = Callable[[Runtime, Settings, PortalParts, PortalMetrics], Awaita
 async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) -> PortalParts:
     pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
     runtime.on_close(pool.close)
+    safeguards = Safeguards(pool, s.guard_defaults)
+
+    async def sample_held() -> None:
+        await safeguards.sample_held(metrics)
+
+    runtime.spawn(sample_every(5.0, sample_held, runtime.stop))
     return PortalParts(
-        admin=PortalAdmin(pool), handlers=EventHandlers(pool, metrics), checks={"database": pool_check(pool)}
+        admin=PortalAdmin(pool),
+        handlers=EventHandlers(pool, metrics, guard_defaults=s.guard_defaults),
+        safeguards=safeguards,
+        checks={"database": pool_check(pool)},
     )
 
 
@@ -132,7 +143,7 @@ async def compose(
         interceptors=[GrpcServerMetrics(registry), AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE])]
     )
     health = DependencyHealth(p.checks, [ADMIN_SERVICE])
-    portal_pb2_grpc.add_PortalAdminServicer_to_server(PortalAdminServicer(p.admin), server)
+    portal_pb2_grpc.add_PortalAdminServicer_to_server(SafeguardsServicer(p.admin, p.safeguards), server)
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     port = server.add_insecure_port(s.grpc_listen)
     # The admin API answers while the event source is still being reached.

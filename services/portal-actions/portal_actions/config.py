@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from suite_common.settings import env_float, env_int, env_str, environ
 
+from portal_actions.domain.guard import DEFAULT_GUARD, GUARD_OFF, GuardPolicy
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -25,6 +27,8 @@ class Settings:
     ack_wait_s: float
     shutdown_grace_s: float
     log_level: str
+    # The mass-deactivation guard of connections no admin has configured (`scimctl guard set`).
+    guard_defaults: GuardPolicy
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -45,4 +49,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ack_wait_s=env_float(env, "PORTAL_ACK_WAIT_SECONDS", 30.0),
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
+        guard_defaults=_guard_defaults(env_str(env, "PORTAL_GUARD_DEFAULT", "on")),
     )
+
+
+def _guard_defaults(value: str) -> GuardPolicy:
+    """`on` (hold above 50 destructive actions, or 10 % of active accounts, in an hour) or `off`: for load
+    tests and imports that deactivate in bulk on purpose."""
+    choice = value.strip().lower()
+    if choice not in ("on", "off"):
+        raise ValueError(f"PORTAL_GUARD_DEFAULT must be on or off, not {value!r}")
+    return DEFAULT_GUARD if choice == "on" else GUARD_OFF

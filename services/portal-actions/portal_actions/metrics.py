@@ -1,4 +1,5 @@
-"""portal-actions series: actions applied per portal and kind, dead letters, and the consumer's lag.
+"""portal-actions series: actions applied per portal and kind, dead letters, the consumer's lag, and the
+actions the mass-deactivation guard holds.
 
 Lag comes from JetStream itself (`num_pending` of the durable consumer: events stored but not yet
 delivered to any replica), so every replica reports the same figure; dashboards take `max()` across them.
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 class PortalMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        self._held_labels: set[tuple[str, str]] = set()
         self.actions_applied = Counter(
             "portal_actions_applied",
             "Portal actions applied, by portal and kind of action (create-employee, remove, ...).",
@@ -35,6 +37,23 @@ class PortalMetrics:
             "Events delivered to a replica but not yet acknowledged.",
             registry=registry,
         )
+
+        self.held = Gauge(
+            "portal_guard_held_actions",
+            "Destructive actions the mass-deactivation guard holds, per connection; above 0 the connection "
+            "is held until an admin releases or discards them.",
+            ["workspace", "portal"],
+            registry=registry,
+        )
+
+    def held_now(self, per_connection: list[tuple[str, str, int]]) -> None:
+        """Every connection's held count; connections no longer held drop back to 0."""
+        seen = {(ws, portal) for ws, portal, _ in per_connection}
+        for labels in list(self._held_labels - seen):
+            self.held.labels(*labels).set(0)
+        for ws, portal, n in per_connection:
+            self.held.labels(ws, portal).set(n)
+        self._held_labels = self._held_labels | seen
 
     def applied(self, portal: str, actions: list[str]) -> None:
         for action in actions:

@@ -13,6 +13,7 @@ from typing import Any
 from scimsuite.admin.v1 import admin_pb2
 from scimsuite.portal.v1 import portal_pb2
 
+from scimctl import dry_run
 from scimctl.clients import Clients
 
 
@@ -68,8 +69,10 @@ def _set_behaviour_if_asked(c: Clients, a: argparse.Namespace, ws_id: str) -> po
 
 def scim_enable(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
     ws_id = c.workspace_id(a.workspace)
-    # The behaviour is validated and stored first, so a bad option enables nothing.
+    # The behaviour and dry run are validated and stored first, so a bad option enables nothing, and the
+    # first event of a dry-run connection is already rehearsed.
     behaviour = _set_behaviour_if_asked(c, a, ws_id)
+    mode = dry_run.apply(c, a, ws_id)
     creds = c.directory.EnableScim(
         admin_pb2.EnableScimRequest(workspace=ws_id, portal=a.portal), metadata=c.md
     )
@@ -80,13 +83,20 @@ def scim_enable(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
         "portal": a.portal,
         "connection_id": creds.connection.id,
         "behaviour": behaviour_dict(behaviour),
+        "dry_run": mode,
     }
 
 
 def scim_configure(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
     ws_id = c.workspace_id(a.workspace)
     behaviour = _set_behaviour_if_asked(c, a, ws_id)
-    return {"workspace_id": ws_id, "portal": a.portal, "behaviour": behaviour_dict(behaviour)}
+    mode = dry_run.apply(c, a, ws_id)
+    return {
+        "workspace_id": ws_id,
+        "portal": a.portal,
+        "behaviour": behaviour_dict(behaviour),
+        "dry_run": mode,
+    }
 
 
 def scim_disable(c: Clients, a: argparse.Namespace) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from suite_common.grpc_status import UNAVAILABLE_DEPENDENCY_KEY
 from suite_common.settings import environ
 
 from scimctl import commands as cmd
+from scimctl import dry_run, safeguard_commands
 from scimctl import portal_commands as pcmd
 from scimctl.clients import Clients, parse_duration
 from scimctl.output import emit, fail
@@ -78,6 +79,7 @@ def _scim(top: Any) -> None:
             metavar="DURATION",
             help="dashboard: how long after first provisioning group changes still set the role (default 5m)",
         )
+        dry_run.add_options(sp)
     _ws(_leaf(s, "disable", cmd.scim_disable, "disable SCIM: every token stops at once"), portal=True)
     sp = _leaf(s, "rotate", cmd.scim_rotate, "issue a new token; older ones stop after --overlap")
     _ws(sp, portal=True)
@@ -166,7 +168,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--user", help="only this userName")
     sp.add_argument("--limit", type=int, default=200)
 
-    _leaf(top, "dead-letters", pcmd.dead_letters, "events that could not be applied")
+    safeguard_commands.add_commands(top)
+    safeguard_commands.add_dead_letters(top, pcmd.dead_letters)
     ob = top.add_parser("outbox", help="event outbox").add_subparsers(dest="cmd", required=True)
     _leaf(ob, "status", cmd.outbox_status, "events not yet published")
     return p

@@ -78,6 +78,7 @@ def _audit_pb(r: Any) -> portal_pb2.AuditEntry:
         request_id=r["request_id"] or "",
         detail=r["detail"] or "",
         group_name=r["group_name"] or "",
+        mode=r["mode"],
     )
 
 

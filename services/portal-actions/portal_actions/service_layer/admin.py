@@ -6,7 +6,6 @@ configuration in force.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import asyncpg
@@ -14,7 +13,6 @@ import asyncpg
 from portal_actions.adapters.postgres import accounts, audit, configuration, devices, mirror, tracking
 from portal_actions.domain.attribute_mapping import InvalidMapping, check_mapping
 from portal_actions.domain.behaviour import (
-    PORTALS,
     ROLES,
     Behaviour,
     InvalidBehaviour,
@@ -22,19 +20,9 @@ from portal_actions.domain.behaviour import (
     normalize_role,
 )
 from portal_actions.errors import NotFound
+from portal_actions.service_layer.refs import portal_ref, workspace_ref
 
-
-def _workspace(ref: str) -> str:
-    try:
-        return str(uuid.UUID(ref))
-    except ValueError as exc:
-        raise InvalidBehaviour(f"workspace id {ref!r} is not a UUID") from exc
-
-
-def _portal(portal: str) -> str:
-    if portal.lower() not in PORTALS:
-        raise InvalidBehaviour(f"unknown portal {portal!r}; choose {', '.join(PORTALS)}")
-    return portal.lower()
+__all__ = ["NotFound", "PortalAdmin"]
 
 
 class PortalAdmin:
@@ -43,8 +31,8 @@ class PortalAdmin:
 
     async def set_behaviour(self, behaviour: Behaviour) -> Behaviour:
         b = Behaviour(
-            workspace_id=_workspace(behaviour.workspace_id),
-            portal=_portal(behaviour.portal),
+            workspace_id=workspace_ref(behaviour.workspace_id),
+            portal=portal_ref(behaviour.portal),
             on_create=behaviour.on_create.strip().lower(),
             on_deactivate=behaviour.on_deactivate.strip().lower(),
             default_role=normalize_role(behaviour.default_role or "viewer"),
@@ -60,7 +48,7 @@ class PortalAdmin:
         return b
 
     async def behaviour(self, workspace_id: str, portal: str) -> Behaviour:
-        ws, p = _workspace(workspace_id), _portal(portal)
+        ws, p = workspace_ref(workspace_id), portal_ref(portal)
         async with self.pool.acquire() as conn:
             found = await configuration.behaviour(conn, ws, p)
         return found or default_behaviour(ws, p)
@@ -74,12 +62,12 @@ class PortalAdmin:
         if not group.strip():
             raise InvalidBehaviour("group name must not be empty")
         async with self.pool.acquire() as conn:
-            await configuration.save_role_mapping(conn, _workspace(workspace_id), group.strip(), role)
+            await configuration.save_role_mapping(conn, workspace_ref(workspace_id), group.strip(), role)
         return group.strip(), role
 
     async def role_mappings(self, workspace_id: str) -> list[Any]:
         async with self.pool.acquire() as conn:
-            return await configuration.role_mappings(conn, _workspace(workspace_id))
+            return await configuration.role_mappings(conn, workspace_ref(workspace_id))
 
     async def map_attribute(
         self, workspace_id: str, portal: str, scim_attribute: str, key: str
@@ -90,33 +78,35 @@ class PortalAdmin:
             raise InvalidBehaviour(str(exc)) from exc
         async with self.pool.acquire() as conn:
             await configuration.save_attribute_mapping(
-                conn, _workspace(workspace_id), _portal(portal), attribute, key
+                conn, workspace_ref(workspace_id), portal_ref(portal), attribute, key
             )
         return attribute, key
 
     async def attribute_mappings(self, workspace_id: str, portal: str) -> list[Any]:
         async with self.pool.acquire() as conn:
-            return await configuration.attribute_mappings(conn, _workspace(workspace_id), _portal(portal))
+            return await configuration.attribute_mappings(
+                conn, workspace_ref(workspace_id), portal_ref(portal)
+            )
 
     async def add_policy(self, workspace_id: str, name: str) -> str:
         if not name.strip():
             raise InvalidBehaviour("policy name must not be empty")
         async with self.pool.acquire() as conn:
-            await configuration.add_policy(conn, _workspace(workspace_id), name.strip())
+            await configuration.add_policy(conn, workspace_ref(workspace_id), name.strip())
         return name.strip()
 
     async def remove_policy(self, workspace_id: str, name: str) -> None:
         """Devices keep the name; a behaviour that moves devices to it records a failure instead."""
         async with self.pool.acquire() as conn:
-            if not await configuration.remove_policy(conn, _workspace(workspace_id), name):
+            if not await configuration.remove_policy(conn, workspace_ref(workspace_id), name):
                 raise NotFound(f"no policy {name!r}")
 
     async def policies(self, workspace_id: str) -> list[str]:
         async with self.pool.acquire() as conn:
-            return await configuration.policies(conn, _workspace(workspace_id))
+            return await configuration.policies(conn, workspace_ref(workspace_id))
 
     async def add_device(self, workspace_id: str, serial: str, user_name: str, policy: str) -> Any:
-        ws = _workspace(workspace_id)
+        ws = workspace_ref(workspace_id)
         if not serial.strip():
             raise InvalidBehaviour("serial must not be empty")
         async with self.pool.acquire() as conn, conn.transaction():
@@ -126,13 +116,13 @@ class PortalAdmin:
 
     async def assign_device(self, workspace_id: str, serial: str, user_name: str) -> Any:
         async with self.pool.acquire() as conn:
-            row = await devices.assign(conn, _workspace(workspace_id), serial, user_name.strip() or None)
+            row = await devices.assign(conn, workspace_ref(workspace_id), serial, user_name.strip() or None)
         if row is None:
             raise NotFound(f"no device {serial!r}")
         return row
 
     async def set_device_policy(self, workspace_id: str, serial: str, policy: str) -> Any:
-        ws = _workspace(workspace_id)
+        ws = workspace_ref(workspace_id)
         async with self.pool.acquire() as conn, conn.transaction():
             if policy and not await configuration.policy_exists(conn, ws, policy):
                 raise InvalidBehaviour(f"policy {policy!r} does not exist; add it first")
@@ -143,15 +133,15 @@ class PortalAdmin:
 
     async def remove_device(self, workspace_id: str, serial: str) -> None:
         async with self.pool.acquire() as conn:
-            if not await devices.remove(conn, _workspace(workspace_id), serial):
+            if not await devices.remove(conn, workspace_ref(workspace_id), serial):
                 raise NotFound(f"no device {serial!r}")
 
     async def devices(self, workspace_id: str) -> list[Any]:
         async with self.pool.acquire() as conn:
-            return await devices.list_all(conn, _workspace(workspace_id))
+            return await devices.list_all(conn, workspace_ref(workspace_id))
 
     async def accounts(self, workspace_id: str, portal: str, include_removed: bool) -> list[dict[str, Any]]:
-        ws, p = _workspace(workspace_id), _portal(portal)
+        ws, p = workspace_ref(workspace_id), portal_ref(portal)
         async with self.pool.acquire() as conn:
             rows = await accounts.list_for(conn, ws, p, include_removed)
             out = []
@@ -162,12 +152,14 @@ class PortalAdmin:
 
     async def groups(self, workspace_id: str, portal: str, member: str = "") -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn:
-            rows = await mirror.portal_groups(conn, _workspace(workspace_id), _portal(portal), member.strip())
+            rows = await mirror.portal_groups(
+                conn, workspace_ref(workspace_id), portal_ref(portal), member.strip()
+            )
         return [dict(r) for r in rows]
 
     async def audit(self, workspace_id: str, user_name: str, limit: int) -> list[Any]:
         async with self.pool.acquire() as conn:
-            return await audit.query(conn, _workspace(workspace_id), user_name, limit or 1000)
+            return await audit.query(conn, workspace_ref(workspace_id), user_name, limit or 1000)
 
     async def dead_letters(self) -> list[Any]:
         async with self.pool.acquire() as conn:

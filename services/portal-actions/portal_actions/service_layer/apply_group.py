@@ -12,9 +12,12 @@ from portal_actions.domain.events import DirectoryEvent
 from portal_actions.service_layer import roles
 from portal_actions.service_layer.actions import cause_of
 from portal_actions.service_layer.apply_user import behaviour_of
+from portal_actions.service_layer.rehearsal import rehearse
 
 
-async def apply_group(conn: Conn, event: DirectoryEvent) -> list[str]:
+async def apply_group(conn: Conn, event: DirectoryEvent, *, dry_run: bool = False) -> list[str]:
+    """With `dry_run`, the group and its memberships still follow (they are portal-actions' copy of the
+    directory's groups); the role changes they cause are only rehearsed and audited as `dry-run`."""
     gid = event.resource_id
     prev = await mirror.lock_group(conn, gid)
     cause = cause_of(event)
@@ -64,7 +67,12 @@ async def apply_group(conn: Conn, event: DirectoryEvent) -> list[str]:
         # A rename can turn an unmapped group into a mapped one, so every member is reconsidered.
         affected = added + removed + (await mirror.member_ids(conn, gid) if renamed else [])
         await mirror.lock_roles(conn, event.connection_id)
-        done += await roles.follow_roles(conn, event, await behaviour_of(conn, event), affected)
+        behaviour = await behaviour_of(conn, event)
+
+        async def follow() -> list[str]:
+            return await roles.follow_roles(conn, event, behaviour, affected)
+
+        done += await (rehearse(conn, event, follow) if dry_run else follow())
     return done
 
 

@@ -18,8 +18,9 @@ from portal_actions.adapters.postgres import Conn, accounts, configuration, devi
 from portal_actions.domain.attribute_mapping import metadata_for
 from portal_actions.domain.behaviour import Behaviour, default_behaviour
 from portal_actions.domain.events import DirectoryEvent
+from portal_actions.domain.guard import DEFAULT_GUARD, GuardPolicy
 from portal_actions.domain.lifecycle import Transition, transition
-from portal_actions.service_layer import roles
+from portal_actions.service_layer import guard_check, roles
 from portal_actions.service_layer.actions import UserActions
 from portal_actions.service_layer.deactivate import deprovision
 
@@ -34,7 +35,10 @@ async def _metadata(conn: Conn, event: DirectoryEvent, state: dict[str, Any]) ->
     return metadata_for(state, [(r["scim_attribute"], r["metadata_key"]) for r in rows])
 
 
-async def apply_user(conn: Conn, event: DirectoryEvent) -> list[str]:
+async def apply_user(
+    conn: Conn, event: DirectoryEvent, guard_defaults: GuardPolicy = DEFAULT_GUARD
+) -> list[str]:
+    """`guard_defaults`: the mass-deactivation guard of connections no admin has configured."""
     uid = event.resource_id
     prev = await mirror.lock_user(conn, uid)
     if prev is not None and event.version <= prev["version"]:
@@ -68,10 +72,12 @@ async def apply_user(conn: Conn, event: DirectoryEvent) -> list[str]:
     acts = UserActions(conn, event, uid, user_name)
     step = transition(was_active=was_active, active=active, deleted=deleted)
     live = account is not None and account["status"] == "active"
+    if step is Transition.ACTIVATED and prev is not None:
+        await guard_check.cancel_on_reactivation(conn, event, acts)
     if step is Transition.ACTIVATED and not live:
         await _provision(conn, event, behaviour, acts, state)
     elif step is Transition.DEACTIVATED:
-        await deprovision(conn, event, behaviour, acts, account)
+        await deprovision(conn, event, behaviour, acts, account, guard_defaults)
     elif step is Transition.DELETED_WHILE_INACTIVE:
         await acts.record(
             "none", detail="deleted after its deactivation; the deactivation behaviour already ran"

@@ -12,6 +12,7 @@ from suite_common.metrics import new_registry
 from portal_actions.adapters.postgres import Conn, audit, mirror, tracking
 from portal_actions.domain.dead_letters import DeadLetter
 from portal_actions.domain.events import DirectoryEvent
+from portal_actions.domain.guard import DEFAULT_GUARD, GuardPolicy
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.actions import cause_of
 from portal_actions.service_layer.apply_event import apply_event
@@ -20,7 +21,13 @@ log = logging.getLogger(__name__)
 
 
 class EventHandlers:
-    def __init__(self, pool: asyncpg.Pool, metrics: PortalMetrics | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        metrics: PortalMetrics | None = None,
+        guard_defaults: GuardPolicy = DEFAULT_GUARD,
+    ) -> None:
+        self.guard_defaults = guard_defaults
         self.pool = pool
         self.metrics = metrics or PortalMetrics(new_registry())
 
@@ -28,7 +35,9 @@ class EventHandlers:
         event = DirectoryEvent.decode(data)
         bind(workspace=event.workspace_id, portal=event.portal, event_id=event.event_id)
         async with self.pool.acquire() as conn, conn.transaction():
-            outcome = await apply_event(conn, event, wait_for_predecessor=wait_for_predecessor)
+            outcome = await apply_event(
+                conn, event, wait_for_predecessor=wait_for_predecessor, guard_defaults=self.guard_defaults
+            )
         if outcome.applied:
             self.metrics.applied(event.portal, outcome.actions)
         if outcome.applied and outcome.actions:

@@ -1,68 +1,82 @@
 """The on-deactivate behaviours: what a portal does when a user is deactivated or deleted while active.
 
-MDM device effects follow the user's devices (by userName) even when the user has no MDM account, since an
-admin may register devices for a user before, or without, provisioning them.
+The step is planned from the user's current account and devices (`domain.deactivation_plan`), then
+executed and audited; the preview plans the same way without executing.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import asyncpg
 
 from portal_actions.adapters.postgres import Conn, accounts, configuration, devices
 from portal_actions.domain.behaviour import Behaviour
+from portal_actions.domain.deactivation_plan import (
+    AccountView,
+    DeactivationStep,
+    DeviceView,
+    plan_deactivation,
+)
 from portal_actions.domain.events import DirectoryEvent
+from portal_actions.domain.guard import GuardPolicy
+from portal_actions.service_layer import guard_check
 from portal_actions.service_layer.actions import UserActions
 
 
-def _serials(label: str, serials: list[str]) -> str:
-    return f"{label}: {', '.join(serials)}" if serials else f"no devices {label}"
+def account_view(account: asyncpg.Record | dict[str, Any] | None) -> AccountView | None:
+    if account is None:
+        return None
+    return AccountView(status=account["status"], role=account["role"] or "")
+
+
+async def plan_for(
+    conn: Conn,
+    behaviour: Behaviour,
+    account: asyncpg.Record | dict[str, Any] | None,
+    user_name: str,
+    *,
+    lock: bool,
+) -> DeactivationStep:
+    """Plan from the state as it is now; with `lock`, the user's devices stay locked for the execution."""
+    rows: list[Any] = []
+    if behaviour.portal == "mdm" and behaviour.on_deactivate != "nothing":
+        read = devices.of_user_locked if lock else devices.of_user
+        rows = await read(conn, behaviour.workspace_id, user_name)
+    exists = True
+    if behaviour.on_deactivate == "change-policy":
+        exists = await configuration.policy_exists(conn, behaviour.workspace_id, behaviour.deactivate_policy)
+    return plan_deactivation(
+        behaviour,
+        account_view(account),
+        [DeviceView(r["serial"], r["policy"] or "") for r in rows],
+        policy_exists=exists,
+    )
+
+
+async def execute(conn: Conn, workspace_id: str, portal: str, user_id: str, step: DeactivationStep) -> None:
+    if step.unassign:
+        await devices.unassign_serials(conn, workspace_id, list(step.unassign))
+    if step.delete:
+        await devices.delete_serials(conn, workspace_id, list(step.delete))
+    if step.repolicy:
+        await devices.set_policy_serials(conn, workspace_id, list(step.repolicy), step.set_policy)
+    if step.remove_account:
+        await accounts.remove(conn, workspace_id, portal, user_id)
 
 
 async def deprovision(
-    conn: Conn, event: DirectoryEvent, behaviour: Behaviour, acts: UserActions, account: asyncpg.Record | None
-) -> None:
-    action = behaviour.on_deactivate
-    ws, name = event.workspace_id, acts.user_name
-    if action == "nothing":
-        await acts.record("none", detail="on-deactivate is 'nothing'")
-    elif action == "unassign-devices":
-        await acts.record(action, detail=_serials("unassigned", await devices.unassign_user(conn, ws, name)))
-    elif action == "change-policy":
-        await _change_policy(conn, ws, behaviour.deactivate_policy, acts)
-    elif action == "remove-user":
-        serials = await devices.unassign_user(conn, ws, name)
-        await _remove(conn, event, acts, account, action, _serials("unassigned", serials), bool(serials))
-    elif action == "remove-user-and-devices":
-        serials = await devices.delete_for_user(conn, ws, name)
-        await _remove(conn, event, acts, account, action, _serials("deleted", serials), bool(serials))
-    elif action == "remove":
-        await _remove(conn, event, acts, account, action, "", False)
-    else:
-        await acts.record(action, result="failed", detail=f"unknown on-deactivate option {action!r}")
-
-
-async def _change_policy(conn: Conn, workspace_id: str, policy: str, acts: UserActions) -> None:
-    if not await configuration.policy_exists(conn, workspace_id, policy):
-        # Recorded, not raised: a deleted policy must not block the events behind this one.
-        await acts.record("change-policy", result="failed", detail=f"policy {policy!r} does not exist")
-        return
-    serials = await devices.set_policy_for_user(conn, workspace_id, acts.user_name, policy)
-    await acts.record("change-policy", detail=_serials(f"moved to {policy}", serials))
-
-
-async def _remove(
     conn: Conn,
     event: DirectoryEvent,
+    behaviour: Behaviour,
     acts: UserActions,
     account: asyncpg.Record | None,
-    action: str,
-    detail: str,
-    devices_changed: bool,
-) -> None:
-    if account is not None and account["status"] == "active":
-        await accounts.remove(conn, event.workspace_id, event.portal, acts.user_id)
-        await acts.record(action, detail=detail)
-        return
-    # No account to remove (on-create was 'nothing', or it is already removed); device effects still count.
-    result = "applied" if devices_changed else "skipped"
-    await acts.record(action, result=result, detail="; ".join(filter(None, ["no account to remove", detail])))
+    guard_defaults: GuardPolicy,
+) -> DeactivationStep:
+    """Plan, let the mass-deactivation guard hold a destructive step, else execute and audit it."""
+    step = await plan_for(conn, behaviour, account, acts.user_name, lock=True)
+    if not await guard_check.admit(conn, event, step, acts, guard_defaults):
+        return step
+    await execute(conn, behaviour.workspace_id, behaviour.portal, acts.user_id, step)
+    await acts.record(step.action, result=step.result, detail=step.detail)
+    return step

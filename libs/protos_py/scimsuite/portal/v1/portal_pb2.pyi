@@ -745,6 +745,7 @@ class AuditEntry(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
     GROUP_NAME_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
     at: _builtins.str
     portal: _builtins.str
     user_name: _builtins.str
@@ -757,6 +758,8 @@ class AuditEntry(_message.Message):
     detail: _builtins.str
     group_name: _builtins.str
     """Group actions and membership changes name the group."""
+    mode: _builtins.str
+    """live (an event applied) | released (a held action applied) | repair | dry-run (recorded, not applied)"""
     def __init__(
         self,
         *,
@@ -771,10 +774,11 @@ class AuditEntry(_message.Message):
         request_id: _builtins.str = ...,
         detail: _builtins.str = ...,
         group_name: _builtins.str = ...,
+        mode: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "at", b"at", "detail", b"detail", "event_id", b"event_id", "group_name", b"group_name", "portal", b"portal", "reason", b"reason", "request_id", b"request_id", "result", b"result", "user_id", b"user_id", "user_name", b"user_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "at", b"at", "detail", b"detail", "event_id", b"event_id", "group_name", b"group_name", "mode", b"mode", "portal", b"portal", "reason", b"reason", "request_id", b"request_id", "result", b"result", "user_id", b"user_id", "user_name", b"user_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -890,3 +894,722 @@ class ListDeadLettersResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListDeadLettersResponse: _TypeAlias = ListDeadLettersResponse  # noqa: Y015
+
+@_typing.final
+class PlannedAction(_message.Message):
+    """One step a deactivation takes (or would take) in a portal: the audit entry it records and its effects."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    DESTRUCTIVE_FIELD_NUMBER: _builtins.int
+    action: _builtins.str
+    """The audit action: none | remove | unassign-devices | change-policy | remove-user | remove-user-and-devices"""
+    result: _builtins.str
+    """applied | skipped | failed, as the audit would record it."""
+    detail: _builtins.str
+    """The audit detail, e.g. "deleted: C02X1, C02X2"."""
+    summary: _builtins.str
+    """For people: "remove collaborator (role developer)", "delete 2 device(s): C02X1, C02X2"."""
+    destructive: _builtins.bool
+    """Removes an account or touches devices (what the mass-deactivation guard counts)."""
+    def __init__(
+        self,
+        *,
+        action: _builtins.str = ...,
+        result: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        summary: _builtins.str = ...,
+        destructive: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "destructive", b"destructive", "detail", b"detail", "result", b"result", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlannedAction: _TypeAlias = PlannedAction  # noqa: Y015
+
+@_typing.final
+class PreviewDeactivationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    USER_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    user: _builtins.str
+    """userName (case-insensitive) or id."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        user: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["portal", b"portal", "user", b"user", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewDeactivationRequest: _TypeAlias = PreviewDeactivationRequest  # noqa: Y015
+
+@_typing.final
+class UserPreview(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    HELD_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    user_name: _builtins.str
+    active: _builtins.bool
+    note: _builtins.str
+    """Why a deactivation would do nothing, or that the guard would hold it."""
+    held: _builtins.bool
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedAction]: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        user_name: _builtins.str = ...,
+        active: _builtins.bool = ...,
+        actions: _abc.Iterable[Global___PlannedAction] | None = ...,
+        note: _builtins.str = ...,
+        held: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "active", b"active", "held", b"held", "note", b"note", "user_id", b"user_id", "user_name", b"user_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserPreview: _TypeAlias = UserPreview  # noqa: Y015
+
+@_typing.final
+class PreviewBehaviourRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BEHAVIOUR_FIELD_NUMBER: _builtins.int
+    SAMPLE_SIZE_FIELD_NUMBER: _builtins.int
+    sample_size: _builtins.int
+    """How many active users to plan one by one (default 5, at most 100)."""
+    @_builtins.property
+    def behaviour(self) -> Global___Behaviour:
+        """The behaviour to try; nothing is stored."""
+
+    def __init__(
+        self,
+        *,
+        behaviour: Global___Behaviour | None = ...,
+        sample_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["behaviour", b"behaviour"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["behaviour", b"behaviour", "sample_size", b"sample_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewBehaviourRequest: _TypeAlias = PreviewBehaviourRequest  # noqa: Y015
+
+@_typing.final
+class BehaviourPreview(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BEHAVIOUR_FIELD_NUMBER: _builtins.int
+    ACTIVE_USERS_FIELD_NUMBER: _builtins.int
+    ACCOUNTS_REMOVED_FIELD_NUMBER: _builtins.int
+    DEVICES_UNASSIGNED_FIELD_NUMBER: _builtins.int
+    DEVICES_DELETED_FIELD_NUMBER: _builtins.int
+    DEVICES_REPOLICIED_FIELD_NUMBER: _builtins.int
+    SAMPLE_FIELD_NUMBER: _builtins.int
+    active_users: _builtins.int
+    accounts_removed: _builtins.int
+    devices_unassigned: _builtins.int
+    devices_deleted: _builtins.int
+    devices_repolicied: _builtins.int
+    @_builtins.property
+    def behaviour(self) -> Global___Behaviour: ...
+    @_builtins.property
+    def sample(self) -> _containers.RepeatedCompositeFieldContainer[Global___UserPreview]: ...
+    def __init__(
+        self,
+        *,
+        behaviour: Global___Behaviour | None = ...,
+        active_users: _builtins.int = ...,
+        accounts_removed: _builtins.int = ...,
+        devices_unassigned: _builtins.int = ...,
+        devices_deleted: _builtins.int = ...,
+        devices_repolicied: _builtins.int = ...,
+        sample: _abc.Iterable[Global___UserPreview] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["behaviour", b"behaviour"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounts_removed", b"accounts_removed", "active_users", b"active_users", "behaviour", b"behaviour", "devices_deleted", b"devices_deleted", "devices_repolicied", b"devices_repolicied", "devices_unassigned", b"devices_unassigned", "sample", b"sample"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BehaviourPreview: _TypeAlias = BehaviourPreview  # noqa: Y015
+
+@_typing.final
+class GuardPolicy(_message.Message):
+    """The mass-deactivation guard of one connection. On a set, fields left unset keep their value."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    MAX_ACTIONS_FIELD_NUMBER: _builtins.int
+    MAX_PERCENT_FIELD_NUMBER: _builtins.int
+    WINDOW_SECONDS_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    enabled: _builtins.bool
+    """Off only on purpose: a connection without a setting uses the service default (on)."""
+    max_actions: _builtins.int
+    """Hold once more than this many destructive actions were applied in the window (at least 1)."""
+    max_percent: _builtins.float
+    """... or more than this share of the portal's active accounts (above 0, at most 100), counted from the
+    11th action on.
+    """
+    window_seconds: _builtins.int
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        enabled: _builtins.bool | None = ...,
+        max_actions: _builtins.int | None = ...,
+        max_percent: _builtins.float | None = ...,
+        window_seconds: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "_max_actions", b"_max_actions", "_max_percent", b"_max_percent", "_window_seconds", b"_window_seconds", "enabled", b"enabled", "max_actions", b"max_actions", "max_percent", b"max_percent", "window_seconds", b"window_seconds"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "_max_actions", b"_max_actions", "_max_percent", b"_max_percent", "_window_seconds", b"_window_seconds", "enabled", b"enabled", "max_actions", b"max_actions", "max_percent", b"max_percent", "portal", b"portal", "window_seconds", b"window_seconds", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
+    _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015
+    _WhichOneofReturnType__max_actions: _TypeAlias = _typing.Literal["max_actions"]  # noqa: Y015
+    _WhichOneofArgType__max_actions: _TypeAlias = _typing.Literal["_max_actions", b"_max_actions"]  # noqa: Y015
+    _WhichOneofReturnType__max_percent: _TypeAlias = _typing.Literal["max_percent"]  # noqa: Y015
+    _WhichOneofArgType__max_percent: _TypeAlias = _typing.Literal["_max_percent", b"_max_percent"]  # noqa: Y015
+    _WhichOneofReturnType__window_seconds: _TypeAlias = _typing.Literal["window_seconds"]  # noqa: Y015
+    _WhichOneofArgType__window_seconds: _TypeAlias = _typing.Literal["_window_seconds", b"_window_seconds"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__enabled) -> _WhichOneofReturnType__enabled | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_actions) -> _WhichOneofReturnType__max_actions | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_percent) -> _WhichOneofReturnType__max_percent | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__window_seconds) -> _WhichOneofReturnType__window_seconds | None: ...
+
+Global___GuardPolicy: _TypeAlias = GuardPolicy  # noqa: Y015
+
+@_typing.final
+class GetGuardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    SAMPLE_SIZE_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    sample_size: _builtins.int
+    """How many held actions to list (default 20)."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        sample_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["portal", b"portal", "sample_size", b"sample_size", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetGuardRequest: _TypeAlias = GetGuardRequest  # noqa: Y015
+
+@_typing.final
+class SetGuardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> Global___GuardPolicy: ...
+    def __init__(
+        self,
+        *,
+        policy: Global___GuardPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetGuardRequest: _TypeAlias = SetGuardRequest  # noqa: Y015
+
+@_typing.final
+class HeldAction(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    HELD_AT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    user_id: _builtins.str
+    user_name: _builtins.str
+    action: _builtins.str
+    """The on-deactivate action that waits, and what it would do when held."""
+    summary: _builtins.str
+    held_at: _builtins.str
+    reason: _builtins.str
+    """The event and SCIM request that asked for it."""
+    event_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        user_id: _builtins.str = ...,
+        user_name: _builtins.str = ...,
+        action: _builtins.str = ...,
+        summary: _builtins.str = ...,
+        held_at: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        event_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "event_id", b"event_id", "held_at", b"held_at", "id", b"id", "reason", b"reason", "summary", b"summary", "user_id", b"user_id", "user_name", b"user_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HeldAction: _TypeAlias = HeldAction  # noqa: Y015
+
+@_typing.final
+class GuardStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    MAX_ACTIONS_FIELD_NUMBER: _builtins.int
+    MAX_PERCENT_FIELD_NUMBER: _builtins.int
+    WINDOW_SECONDS_FIELD_NUMBER: _builtins.int
+    EXPLICIT_FIELD_NUMBER: _builtins.int
+    HELD_FIELD_NUMBER: _builtins.int
+    HELD_SINCE_FIELD_NUMBER: _builtins.int
+    RECENT_ACTIONS_FIELD_NUMBER: _builtins.int
+    THRESHOLD_FIELD_NUMBER: _builtins.int
+    SAMPLE_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    enabled: _builtins.bool
+    max_actions: _builtins.int
+    max_percent: _builtins.float
+    window_seconds: _builtins.int
+    explicit: _builtins.bool
+    """Set by an admin (false: the service default)."""
+    held: _builtins.int
+    """Held actions; above 0 the connection is held."""
+    held_since: _builtins.str
+    recent_actions: _builtins.int
+    """Destructive actions applied in the current window, and how many it admits for this portal's size."""
+    threshold: _builtins.int
+    @_builtins.property
+    def sample(self) -> _containers.RepeatedCompositeFieldContainer[Global___HeldAction]: ...
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        enabled: _builtins.bool = ...,
+        max_actions: _builtins.int = ...,
+        max_percent: _builtins.float = ...,
+        window_seconds: _builtins.int = ...,
+        explicit: _builtins.bool = ...,
+        held: _builtins.int = ...,
+        held_since: _builtins.str = ...,
+        recent_actions: _builtins.int = ...,
+        threshold: _builtins.int = ...,
+        sample: _abc.Iterable[Global___HeldAction] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled", "explicit", b"explicit", "held", b"held", "held_since", b"held_since", "max_actions", b"max_actions", "max_percent", b"max_percent", "portal", b"portal", "recent_actions", b"recent_actions", "sample", b"sample", "threshold", b"threshold", "window_seconds", b"window_seconds", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GuardStatus: _TypeAlias = GuardStatus  # noqa: Y015
+
+@_typing.final
+class DecideHeldRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    actor: _builtins.str
+    """Who releases or discards, for the audit."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        actor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideHeldRequest: _TypeAlias = DecideHeldRequest  # noqa: Y015
+
+@_typing.final
+class HeldOutcome(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    user_name: _builtins.str
+    action: _builtins.str
+    result: _builtins.str
+    detail: _builtins.str
+    def __init__(
+        self,
+        *,
+        user_name: _builtins.str = ...,
+        action: _builtins.str = ...,
+        result: _builtins.str = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "detail", b"detail", "result", b"result", "user_name", b"user_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HeldOutcome: _TypeAlias = HeldOutcome  # noqa: Y015
+
+@_typing.final
+class DecideHeldResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RELEASED_FIELD_NUMBER: _builtins.int
+    CANCELLED_FIELD_NUMBER: _builtins.int
+    DISCARDED_FIELD_NUMBER: _builtins.int
+    OUTCOMES_FIELD_NUMBER: _builtins.int
+    released: _builtins.int
+    cancelled: _builtins.int
+    """Held deactivations of users who are active again: nothing applied."""
+    discarded: _builtins.int
+    @_builtins.property
+    def outcomes(self) -> _containers.RepeatedCompositeFieldContainer[Global___HeldOutcome]: ...
+    def __init__(
+        self,
+        *,
+        released: _builtins.int = ...,
+        cancelled: _builtins.int = ...,
+        discarded: _builtins.int = ...,
+        outcomes: _abc.Iterable[Global___HeldOutcome] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "discarded", b"discarded", "outcomes", b"outcomes", "released", b"released"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideHeldResponse: _TypeAlias = DecideHeldResponse  # noqa: Y015
+
+@_typing.final
+class SetDryRunRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    ON_LEAVE_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    dry_run: _builtins.bool
+    """true: record would-be actions in the audit (mode dry-run), apply nothing."""
+    on_leave: _builtins.str
+    """Leaving dry run: reconcile (apply the directory's current state now) | start-fresh (from the next event)."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        dry_run: _builtins.bool = ...,
+        on_leave: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dry_run", b"dry_run", "on_leave", b"on_leave", "portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDryRunRequest: _TypeAlias = SetDryRunRequest  # noqa: Y015
+
+@_typing.final
+class GetDryRunRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDryRunRequest: _TypeAlias = GetDryRunRequest  # noqa: Y015
+
+@_typing.final
+class DryRunStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    DIFFERENCES_FIELD_NUMBER: _builtins.int
+    REPAIRED_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    dry_run: _builtins.bool
+    since: _builtins.str
+    differences: _builtins.int
+    """Leaving with reconcile: the differences found and repaired."""
+    repaired: _builtins.int
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        dry_run: _builtins.bool = ...,
+        since: _builtins.str = ...,
+        differences: _builtins.int = ...,
+        repaired: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["differences", b"differences", "dry_run", b"dry_run", "portal", b"portal", "repaired", b"repaired", "since", b"since", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DryRunStatus: _TypeAlias = DryRunStatus  # noqa: Y015
+
+@_typing.final
+class ReconcileRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    REPAIR_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    repair: _builtins.bool
+    """Re-apply the directory's current state to every difference found (audited with mode repair)."""
+    page_size: _builtins.int
+    """Users per page (default 1000, at most 5000)."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        repair: _builtins.bool = ...,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "portal", b"portal", "repair", b"repair", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReconcileRequest: _TypeAlias = ReconcileRequest  # noqa: Y015
+
+@_typing.final
+class Difference(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    GROUP_ID_FIELD_NUMBER: _builtins.int
+    GROUP_NAME_FIELD_NUMBER: _builtins.int
+    EXPECTED_FIELD_NUMBER: _builtins.int
+    ACTUAL_FIELD_NUMBER: _builtins.int
+    REPAIRED_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """missing-account | account-should-be-gone | account-without-user | username-difference |
+    metadata-difference | devices-still-assigned | device-policy-difference | membership-missing |
+    membership-extra
+    """
+    user_id: _builtins.str
+    user_name: _builtins.str
+    group_id: _builtins.str
+    """Membership differences name the group."""
+    group_name: _builtins.str
+    expected: _builtins.str
+    """The directory's side and the portal's side, for people."""
+    actual: _builtins.str
+    repaired: _builtins.bool
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        user_name: _builtins.str = ...,
+        group_id: _builtins.str = ...,
+        group_name: _builtins.str = ...,
+        expected: _builtins.str = ...,
+        actual: _builtins.str = ...,
+        repaired: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual", b"actual", "expected", b"expected", "group_id", b"group_id", "group_name", b"group_name", "kind", b"kind", "repaired", b"repaired", "user_id", b"user_id", "user_name", b"user_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Difference: _TypeAlias = Difference  # noqa: Y015
+
+@_typing.final
+class ReconcilePage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DIFFERENCES_FIELD_NUMBER: _builtins.int
+    SCANNED_USERS_FIELD_NUMBER: _builtins.int
+    TOTAL_USERS_FIELD_NUMBER: _builtins.int
+    PENDING_USERS_FIELD_NUMBER: _builtins.int
+    DONE_FIELD_NUMBER: _builtins.int
+    scanned_users: _builtins.int
+    """Progress: users looked at so far, of about how many."""
+    total_users: _builtins.int
+    pending_users: _builtins.int
+    """Users with events still on their way (not compared, not repaired)."""
+    done: _builtins.bool
+    """The last page: the report is complete."""
+    @_builtins.property
+    def differences(self) -> _containers.RepeatedCompositeFieldContainer[Global___Difference]: ...
+    def __init__(
+        self,
+        *,
+        differences: _abc.Iterable[Global___Difference] | None = ...,
+        scanned_users: _builtins.int = ...,
+        total_users: _builtins.int = ...,
+        pending_users: _builtins.int = ...,
+        done: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["differences", b"differences", "done", b"done", "pending_users", b"pending_users", "scanned_users", b"scanned_users", "total_users", b"total_users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReconcilePage: _TypeAlias = ReconcilePage  # noqa: Y015
+
+@_typing.final
+class ReplayDeadLettersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    ALL_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """One dead letter by its event id; empty with `all` replays every one, oldest first."""
+    all: _builtins.bool
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        all: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "event_id", b"event_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplayDeadLettersRequest: _TypeAlias = ReplayDeadLettersRequest  # noqa: Y015
+
+@_typing.final
+class ReplayedEvent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    APPLIED_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    applied: _builtins.bool
+    error: _builtins.str
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        applied: _builtins.bool = ...,
+        error: _builtins.str = ...,
+        actions: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "applied", b"applied", "error", b"error", "event_id", b"event_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplayedEvent: _TypeAlias = ReplayedEvent  # noqa: Y015
+
+@_typing.final
+class ReplayDeadLettersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLAYED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def replayed(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReplayedEvent]: ...
+    def __init__(
+        self,
+        *,
+        replayed: _abc.Iterable[Global___ReplayedEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["replayed", b"replayed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplayDeadLettersResponse: _TypeAlias = ReplayDeadLettersResponse  # noqa: Y015

@@ -124,6 +124,56 @@ class PortalAdminStub:
                 request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ListDeadLettersRequest.SerializeToString,
                 response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ListDeadLettersResponse.FromString,
                 _registered_method=True)
+        self.PreviewDeactivation = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/PreviewDeactivation',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.PreviewDeactivationRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.UserPreview.FromString,
+                _registered_method=True)
+        self.PreviewBehaviour = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/PreviewBehaviour',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.PreviewBehaviourRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.BehaviourPreview.FromString,
+                _registered_method=True)
+        self.GetGuard = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/GetGuard',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetGuardRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GuardStatus.FromString,
+                _registered_method=True)
+        self.SetGuard = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/SetGuard',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetGuardRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GuardStatus.FromString,
+                _registered_method=True)
+        self.ReleaseHeld = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/ReleaseHeld',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldResponse.FromString,
+                _registered_method=True)
+        self.DiscardHeld = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/DiscardHeld',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldResponse.FromString,
+                _registered_method=True)
+        self.SetDryRun = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/SetDryRun',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetDryRunRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
+                _registered_method=True)
+        self.GetDryRun = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/GetDryRun',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetDryRunRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
+                _registered_method=True)
+        self.Reconcile = channel.unary_stream(
+                '/scimsuite.portal.v1.PortalAdmin/Reconcile',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcileRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcilePage.FromString,
+                _registered_method=True)
+        self.ReplayDeadLetters = channel.unary_unary(
+                '/scimsuite.portal.v1.PortalAdmin/ReplayDeadLetters',
+                request_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersResponse.FromString,
+                _registered_method=True)
 
 
 class PortalAdminServicer:
@@ -237,6 +287,72 @@ class PortalAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PreviewDeactivation(self, request, context):
+        """What deactivating this user now would do; changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewBehaviour(self, request, context):
+        """What the next deactivation of each active user would do under another behaviour; changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGuard(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetGuard(self, request, context):
+        """A rejected setting (e.g. a negative count, a share above 100 %) leaves the old one in force.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseHeld(self, request, context):
+        """Apply the held actions in order, each exactly once; a user active again is not deprovisioned.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiscardHeld(self, request, context):
+        """Drop the held actions (audited with who); nothing is applied.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDryRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDryRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Reconcile(self, request, context):
+        """The drift report of a (workspace, portal), streamed page by page; with repair, each difference fixed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayDeadLetters(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PortalAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -329,6 +445,56 @@ def add_PortalAdminServicer_to_server(servicer, server):
                     servicer.ListDeadLetters,
                     request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ListDeadLettersRequest.FromString,
                     response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'PreviewDeactivation': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewDeactivation,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.PreviewDeactivationRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.UserPreview.SerializeToString,
+            ),
+            'PreviewBehaviour': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewBehaviour,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.PreviewBehaviourRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.BehaviourPreview.SerializeToString,
+            ),
+            'GetGuard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGuard,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetGuardRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GuardStatus.SerializeToString,
+            ),
+            'SetGuard': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGuard,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetGuardRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GuardStatus.SerializeToString,
+            ),
+            'ReleaseHeld': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseHeld,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldResponse.SerializeToString,
+            ),
+            'DiscardHeld': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiscardHeld,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldResponse.SerializeToString,
+            ),
+            'SetDryRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDryRun,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetDryRunRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.SerializeToString,
+            ),
+            'GetDryRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDryRun,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetDryRunRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.SerializeToString,
+            ),
+            'Reconcile': grpc.unary_stream_rpc_method_handler(
+                    servicer.Reconcile,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcileRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcilePage.SerializeToString,
+            ),
+            'ReplayDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayDeadLetters,
+                    request_deserializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersRequest.FromString,
+                    response_serializer=scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -817,6 +983,276 @@ class PortalAdmin:
             '/scimsuite.portal.v1.PortalAdmin/ListDeadLetters',
             scimsuite_dot_portal_dot_v1_dot_portal__pb2.ListDeadLettersRequest.SerializeToString,
             scimsuite_dot_portal_dot_v1_dot_portal__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewDeactivation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/PreviewDeactivation',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.PreviewDeactivationRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.UserPreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewBehaviour(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/PreviewBehaviour',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.PreviewBehaviourRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.BehaviourPreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGuard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/GetGuard',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetGuardRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.GuardStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGuard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/SetGuard',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetGuardRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.GuardStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseHeld(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/ReleaseHeld',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiscardHeld(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/DiscardHeld',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.DecideHeldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDryRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/SetDryRun',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.SetDryRunRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDryRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/GetDryRun',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.GetDryRunRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.DryRunStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reconcile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/Reconcile',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcileRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReconcilePage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.portal.v1.PortalAdmin/ReplayDeadLetters',
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersRequest.SerializeToString,
+            scimsuite_dot_portal_dot_v1_dot_portal__pb2.ReplayDeadLettersResponse.FromString,
             options,
             channel_credentials,
             insecure,

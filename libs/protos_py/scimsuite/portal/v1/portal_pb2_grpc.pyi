@@ -52,6 +52,22 @@ class PortalAdminStub:
     ListGroups: _grpc.UnaryUnaryMultiCallable[_portal_pb2.ListGroupsRequest, _portal_pb2.ListGroupsResponse]
     QueryAudit: _grpc.UnaryUnaryMultiCallable[_portal_pb2.QueryAuditRequest, _portal_pb2.QueryAuditResponse]
     ListDeadLetters: _grpc.UnaryUnaryMultiCallable[_portal_pb2.ListDeadLettersRequest, _portal_pb2.ListDeadLettersResponse]
+    PreviewDeactivation: _grpc.UnaryUnaryMultiCallable[_portal_pb2.PreviewDeactivationRequest, _portal_pb2.UserPreview]
+    """What deactivating this user now would do; changes nothing."""
+    PreviewBehaviour: _grpc.UnaryUnaryMultiCallable[_portal_pb2.PreviewBehaviourRequest, _portal_pb2.BehaviourPreview]
+    """What the next deactivation of each active user would do under another behaviour; changes nothing."""
+    GetGuard: _grpc.UnaryUnaryMultiCallable[_portal_pb2.GetGuardRequest, _portal_pb2.GuardStatus]
+    SetGuard: _grpc.UnaryUnaryMultiCallable[_portal_pb2.SetGuardRequest, _portal_pb2.GuardStatus]
+    """A rejected setting (e.g. a negative count, a share above 100 %) leaves the old one in force."""
+    ReleaseHeld: _grpc.UnaryUnaryMultiCallable[_portal_pb2.DecideHeldRequest, _portal_pb2.DecideHeldResponse]
+    """Apply the held actions in order, each exactly once; a user active again is not deprovisioned."""
+    DiscardHeld: _grpc.UnaryUnaryMultiCallable[_portal_pb2.DecideHeldRequest, _portal_pb2.DecideHeldResponse]
+    """Drop the held actions (audited with who); nothing is applied."""
+    SetDryRun: _grpc.UnaryUnaryMultiCallable[_portal_pb2.SetDryRunRequest, _portal_pb2.DryRunStatus]
+    GetDryRun: _grpc.UnaryUnaryMultiCallable[_portal_pb2.GetDryRunRequest, _portal_pb2.DryRunStatus]
+    Reconcile: _grpc.UnaryStreamMultiCallable[_portal_pb2.ReconcileRequest, _portal_pb2.ReconcilePage]
+    """The drift report of a (workspace, portal), streamed page by page; with repair, each difference fixed."""
+    ReplayDeadLetters: _grpc.UnaryUnaryMultiCallable[_portal_pb2.ReplayDeadLettersRequest, _portal_pb2.ReplayDeadLettersResponse]
 
 @_typing.type_check_only
 class PortalAdminAsyncStub(PortalAdminStub):
@@ -74,6 +90,22 @@ class PortalAdminAsyncStub(PortalAdminStub):
     ListGroups: _aio.UnaryUnaryMultiCallable[_portal_pb2.ListGroupsRequest, _portal_pb2.ListGroupsResponse]  # type: ignore[assignment]
     QueryAudit: _aio.UnaryUnaryMultiCallable[_portal_pb2.QueryAuditRequest, _portal_pb2.QueryAuditResponse]  # type: ignore[assignment]
     ListDeadLetters: _aio.UnaryUnaryMultiCallable[_portal_pb2.ListDeadLettersRequest, _portal_pb2.ListDeadLettersResponse]  # type: ignore[assignment]
+    PreviewDeactivation: _aio.UnaryUnaryMultiCallable[_portal_pb2.PreviewDeactivationRequest, _portal_pb2.UserPreview]  # type: ignore[assignment]
+    """What deactivating this user now would do; changes nothing."""
+    PreviewBehaviour: _aio.UnaryUnaryMultiCallable[_portal_pb2.PreviewBehaviourRequest, _portal_pb2.BehaviourPreview]  # type: ignore[assignment]
+    """What the next deactivation of each active user would do under another behaviour; changes nothing."""
+    GetGuard: _aio.UnaryUnaryMultiCallable[_portal_pb2.GetGuardRequest, _portal_pb2.GuardStatus]  # type: ignore[assignment]
+    SetGuard: _aio.UnaryUnaryMultiCallable[_portal_pb2.SetGuardRequest, _portal_pb2.GuardStatus]  # type: ignore[assignment]
+    """A rejected setting (e.g. a negative count, a share above 100 %) leaves the old one in force."""
+    ReleaseHeld: _aio.UnaryUnaryMultiCallable[_portal_pb2.DecideHeldRequest, _portal_pb2.DecideHeldResponse]  # type: ignore[assignment]
+    """Apply the held actions in order, each exactly once; a user active again is not deprovisioned."""
+    DiscardHeld: _aio.UnaryUnaryMultiCallable[_portal_pb2.DecideHeldRequest, _portal_pb2.DecideHeldResponse]  # type: ignore[assignment]
+    """Drop the held actions (audited with who); nothing is applied."""
+    SetDryRun: _aio.UnaryUnaryMultiCallable[_portal_pb2.SetDryRunRequest, _portal_pb2.DryRunStatus]  # type: ignore[assignment]
+    GetDryRun: _aio.UnaryUnaryMultiCallable[_portal_pb2.GetDryRunRequest, _portal_pb2.DryRunStatus]  # type: ignore[assignment]
+    Reconcile: _aio.UnaryStreamMultiCallable[_portal_pb2.ReconcileRequest, _portal_pb2.ReconcilePage]  # type: ignore[assignment]
+    """The drift report of a (workspace, portal), streamed page by page; with repair, each difference fixed."""
+    ReplayDeadLetters: _aio.UnaryUnaryMultiCallable[_portal_pb2.ReplayDeadLettersRequest, _portal_pb2.ReplayDeadLettersResponse]  # type: ignore[assignment]
 
 class PortalAdminServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -201,5 +233,81 @@ class PortalAdminServicer(metaclass=_abc_1.ABCMeta):
         request: _portal_pb2.ListDeadLettersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_portal_pb2.ListDeadLettersResponse, _abc.Awaitable[_portal_pb2.ListDeadLettersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def PreviewDeactivation(
+        self,
+        request: _portal_pb2.PreviewDeactivationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.UserPreview, _abc.Awaitable[_portal_pb2.UserPreview]]:
+        """What deactivating this user now would do; changes nothing."""
+
+    @_abc_1.abstractmethod
+    def PreviewBehaviour(
+        self,
+        request: _portal_pb2.PreviewBehaviourRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.BehaviourPreview, _abc.Awaitable[_portal_pb2.BehaviourPreview]]:
+        """What the next deactivation of each active user would do under another behaviour; changes nothing."""
+
+    @_abc_1.abstractmethod
+    def GetGuard(
+        self,
+        request: _portal_pb2.GetGuardRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.GuardStatus, _abc.Awaitable[_portal_pb2.GuardStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def SetGuard(
+        self,
+        request: _portal_pb2.SetGuardRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.GuardStatus, _abc.Awaitable[_portal_pb2.GuardStatus]]:
+        """A rejected setting (e.g. a negative count, a share above 100 %) leaves the old one in force."""
+
+    @_abc_1.abstractmethod
+    def ReleaseHeld(
+        self,
+        request: _portal_pb2.DecideHeldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.DecideHeldResponse, _abc.Awaitable[_portal_pb2.DecideHeldResponse]]:
+        """Apply the held actions in order, each exactly once; a user active again is not deprovisioned."""
+
+    @_abc_1.abstractmethod
+    def DiscardHeld(
+        self,
+        request: _portal_pb2.DecideHeldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.DecideHeldResponse, _abc.Awaitable[_portal_pb2.DecideHeldResponse]]:
+        """Drop the held actions (audited with who); nothing is applied."""
+
+    @_abc_1.abstractmethod
+    def SetDryRun(
+        self,
+        request: _portal_pb2.SetDryRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.DryRunStatus, _abc.Awaitable[_portal_pb2.DryRunStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def GetDryRun(
+        self,
+        request: _portal_pb2.GetDryRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.DryRunStatus, _abc.Awaitable[_portal_pb2.DryRunStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def Reconcile(
+        self,
+        request: _portal_pb2.ReconcileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_portal_pb2.ReconcilePage], _abc.AsyncIterator[_portal_pb2.ReconcilePage]]:
+        """The drift report of a (workspace, portal), streamed page by page; with repair, each difference fixed."""
+
+    @_abc_1.abstractmethod
+    def ReplayDeadLetters(
+        self,
+        request: _portal_pb2.ReplayDeadLettersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_pb2.ReplayDeadLettersResponse, _abc.Awaitable[_portal_pb2.ReplayDeadLettersResponse]]: ...
 
 def add_PortalAdminServicer_to_server(servicer: PortalAdminServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

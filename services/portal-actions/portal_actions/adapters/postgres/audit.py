@@ -17,6 +17,8 @@ class Cause:
     reason: str
     event_id: str | None
     request_id: str | None
+    # live (an event applied), released (a held action applied), repair, dry-run (recorded, not applied)
+    mode: str = "live"
 
 
 async def record(
@@ -33,8 +35,8 @@ async def record(
     await conn.execute(
         """
         INSERT INTO portal.audit (workspace_id, portal, user_id, user_name, group_name, action, result,
-                                  reason, event_id, request_id, detail)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                  reason, event_id, request_id, detail, mode)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
         """,
         cause.workspace_id,
         cause.portal,
@@ -47,6 +49,7 @@ async def record(
         cause.event_id,
         cause.request_id or None,
         detail,
+        cause.mode,
     )
 
 
@@ -59,8 +62,8 @@ async def record_memberships(
     await conn.execute(
         """
         INSERT INTO portal.audit (workspace_id, portal, user_id, user_name, group_name, action, result,
-                                  reason, event_id, request_id, detail)
-        SELECT $1, $2, u.id, d.user_name, $3, $4, 'applied', $5, $6, $7, ''
+                                  reason, event_id, request_id, detail, mode)
+        SELECT $1, $2, u.id, d.user_name, $3, $4, 'applied', $5, $6, $7, '', $9
           FROM unnest($8::uuid[]) AS u(id) LEFT JOIN portal.directory_users d ON d.user_id = u.id
         """,
         cause.workspace_id,
@@ -71,6 +74,7 @@ async def record_memberships(
         cause.event_id,
         cause.request_id or None,
         user_ids,
+        cause.mode,
     )
 
 

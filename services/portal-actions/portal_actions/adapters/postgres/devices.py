@@ -107,3 +107,39 @@ async def list_all(conn: Conn, workspace_id: str) -> list[Any]:
         "SELECT serial, user_name, policy FROM portal.devices WHERE workspace_id = $1 ORDER BY serial",
         workspace_id,
     )
+
+
+async def of_user_locked(conn: Conn, workspace_id: str, user_name: str) -> list[Any]:
+    """The user's devices, locked until the caller's transaction ends, so that a plan made from them is
+    exactly what its execution changes."""
+    return await conn.fetch(
+        "SELECT serial, policy FROM portal.devices WHERE workspace_id = $1 AND lower(user_name) = lower($2) "
+        "ORDER BY serial FOR UPDATE",
+        workspace_id,
+        user_name,
+    )
+
+
+async def unassign_serials(conn: Conn, workspace_id: str, serials: list[str]) -> None:
+    await conn.execute(
+        "UPDATE portal.devices SET user_name = NULL WHERE workspace_id = $1 AND serial = ANY($2::text[])",
+        workspace_id,
+        serials,
+    )
+
+
+async def delete_serials(conn: Conn, workspace_id: str, serials: list[str]) -> None:
+    await conn.execute(
+        "DELETE FROM portal.devices WHERE workspace_id = $1 AND serial = ANY($2::text[])",
+        workspace_id,
+        serials,
+    )
+
+
+async def set_policy_serials(conn: Conn, workspace_id: str, serials: list[str], policy: str) -> None:
+    await conn.execute(
+        "UPDATE portal.devices SET policy = $3 WHERE workspace_id = $1 AND serial = ANY($2::text[])",
+        workspace_id,
+        serials,
+        policy,
+    )

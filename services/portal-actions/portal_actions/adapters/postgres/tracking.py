@@ -37,3 +37,46 @@ async def dead_letters(conn: Conn) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT event_id, subject, error, deliveries, at FROM portal.dead_letters ORDER BY at"
     )
+
+
+async def begin(conn: Conn, event_id: str, workspace_id: str, portal: str) -> tuple[bool, bool]:
+    """Record the event as applied in the caller's transaction, and read its connection's dry-run flag in
+    the same statement: (first delivery, dry run)."""
+    row = await conn.fetchrow(
+        """
+        WITH recorded AS (
+            INSERT INTO portal.processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1
+        )
+        SELECT EXISTS (SELECT 1 FROM recorded) AS first,
+               EXISTS (SELECT 1 FROM portal.dry_runs WHERE workspace_id = $2 AND portal = $3) AS dry_run
+        """,
+        event_id,
+        workspace_id,
+        portal,
+    )
+    assert row is not None
+    return bool(row["first"]), bool(row["dry_run"])
+
+
+async def dead_letters_to_replay(conn: Conn, event_id: str) -> list[asyncpg.Record]:
+    """One dead letter (by event id), or all of them oldest first when `event_id` is empty."""
+    return await conn.fetch(
+        "SELECT event_id, payload FROM portal.dead_letters WHERE $1 = '' OR event_id = $1 "
+        "ORDER BY at, event_id",
+        event_id,
+    )
+
+
+async def take_dead_letter(conn: Conn, event_id: str) -> bool:
+    """Delete it in the caller's transaction (the one that applies it); False if another replay did."""
+    status = await conn.execute("DELETE FROM portal.dead_letters WHERE event_id = $1", event_id)
+    return not status.endswith(" 0")
+
+
+async def note_replay_failure(conn: Conn, event_id: str, error: str) -> None:
+    await conn.execute(
+        "UPDATE portal.dead_letters SET error = $2, deliveries = deliveries + 1, at = now() "
+        "WHERE event_id = $1",
+        event_id,
+        error,
+    )
