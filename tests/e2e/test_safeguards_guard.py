@@ -15,6 +15,7 @@ from functools import partial
 from typing import TypeVar
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from devstack.services import wait_grpc_serving
 from prometheus_client.parser import text_string_to_metric_families
@@ -26,8 +27,8 @@ from tests.support.idp import Okta
 from tests.support.portal import groups
 from tests.support.scim_client import ScimClient
 from tests.support.scimctl import scimctl, scimctl_ok
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import Stack, migrate
+from tests.support.servers import Servers
+from tests.support.stack import Stack, own_stack
 
 T = TypeVar("T")
 BURST = 200
@@ -35,19 +36,12 @@ THRESHOLD = 20
 
 
 @pytest_asyncio.fixture(scope="module")
-async def guarded(servers: Servers) -> AsyncIterator[tuple[Stack, int]]:
-    dsn = await create_database(servers, "guard")
-    await migrate(dsn)
+async def guarded(request: pytest.FixtureRequest, servers: Servers) -> AsyncIterator[tuple[Stack, int]]:
     metrics_port = free_port()
-    stack = Stack(
-        dsn,
-        servers.nats_url,
-        # A killed consumer's unacked events come back after 5 s rather than 30.
-        extra_env={"PORTAL_METRICS_PORT": str(metrics_port), "PORTAL_ACK_WAIT_SECONDS": "5"},
-    ).start()
-    yield stack, metrics_port
-    await asyncio.to_thread(stack.stop)
-    await drop_database(servers, dsn)
+    # A killed consumer's unacked events come back after 5 s rather than 30.
+    env = {"PORTAL_METRICS_PORT": str(metrics_port), "PORTAL_ACK_WAIT_SECONDS": "5"}
+    async with own_stack(request, servers, "guard", env=env) as stack:
+        yield stack, metrics_port
 
 
 @pytest_asyncio.fixture

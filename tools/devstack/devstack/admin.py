@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
+from suite_common.admin_credential import admin_metadata
 
 from devstack.stack import Stack
 
@@ -27,7 +28,7 @@ class AdminClient:
     """gRPC admin clients of the first directory and portal-actions replica of `stack`."""
 
     def __init__(self, stack: Stack) -> None:
-        self.md = (("x-admin-token", stack.admin_token),)
+        self.md = admin_metadata(stack.admin_token)
         self._dch = grpc.aio.insecure_channel(stack.directory_addr)
         self._pch = grpc.aio.insecure_channel(stack.portal_addr)
         self.directory = admin_pb2_grpc.DirectoryAdminStub(self._dch)

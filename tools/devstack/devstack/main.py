@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from scim_core.kinds import PORTAL_NAMES
 from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
+from suite_common.admin_credential import admin_metadata
 from suite_common.embedded import EmbeddedServers
 from suite_common.embedded.processes import cmdline, free_port, is_alive, port_is_free, stop_pid
 
@@ -70,7 +72,7 @@ def _demo_credentials(directory_addr: str, portal_addr: str, token: str) -> list
     """Enable SCIM on the demo workspace's portals once; later runs show the same tokens."""
     saved_path = STATE / "demo_tokens.json"
     saved: dict[str, Any] = json.loads(saved_path.read_text()) if saved_path.exists() else {}
-    md = (("x-admin-token", token),)
+    md = admin_metadata(token)
     with grpc.insecure_channel(directory_addr) as dch, grpc.insecure_channel(portal_addr) as pch:
         admin = admin_pb2_grpc.DirectoryAdminStub(dch)
         portal = portal_pb2_grpc.PortalAdminStub(pch)
@@ -86,7 +88,7 @@ def _demo_credentials(directory_addr: str, portal_addr: str, token: str) -> list
             ).connections
         }
         out = []
-        for portal_name in ("dashboard", "store", "mdm"):
+        for portal_name in PORTAL_NAMES:
             known = saved["portals"].get(portal_name)
             conn = connections.get(portal_name)
             if not known or conn is None or not conn.enabled or conn.active_tokens == 0:

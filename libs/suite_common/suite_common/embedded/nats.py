@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sysconfig
 import time
 from pathlib import Path
 
-from suite_common.embedded.processes import cmdline, is_alive, port_is_free, stop_pid
+from suite_common.embedded.processes import cmdline, end_child, is_alive, port_is_free, stop_pid
 
 
 def nats_server_binary() -> str:
@@ -84,17 +85,10 @@ class EmbeddedNats:
         raise RuntimeError("nats-server did not become ready")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_child(self.process, signal.SIGTERM, 10)
         self.process = None
 
     def kill(self) -> None:
         """SIGKILL, for fault-injection tests."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        end_child(self.process, signal.SIGKILL, 10)
+        self.process = None

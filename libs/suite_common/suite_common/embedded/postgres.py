@@ -11,15 +11,18 @@ import hashlib
 import os
 import pwd
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from suite_common.embedded.processes import cmdline, is_alive, port_is_free, stop_pid
+from suite_common.embedded.processes import cmdline, end_child, is_alive, port_is_free, stop_pid
+
+_SHUTDOWN_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
 
 
 def _debian_bindir() -> Path | None:
@@ -217,14 +220,11 @@ class EmbeddedPostgres:
             time.sleep(0.05)
         raise RuntimeError("postgres did not become ready")
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()  # SIGTERM = smart shutdown; -m fast would be SIGINT
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    def stop(self, mode: Literal["smart", "fast", "immediate"] = "fast") -> None:
+        """`smart` (SIGTERM) waits for every session to end; `fast` (SIGINT) ends sessions and checkpoints,
+        as a managed restart does; `immediate` (SIGQUIT) is a crash: no checkpoint, WAL recovery at the
+        next start."""
+        end_child(self.process, _SHUTDOWN_SIGNALS[mode], 30)
         self.process = None
 
     def remove_data(self) -> None:
@@ -238,9 +238,8 @@ class EmbeddedPostgres:
 
     def kill(self) -> None:
         """SIGKILL the postmaster, for fault-injection tests."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        end_child(self.process, signal.SIGKILL, 30)
+        self.process = None
 
 
 def _free_port() -> int:

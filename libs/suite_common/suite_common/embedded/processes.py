@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -44,6 +45,18 @@ def stop_pid(pid: int, timeout: float = 10.0) -> None:
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)
+
+
+def end_child(process: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> None:
+    """Send `sig` to a child still running and reap it; SIGKILL it if it outlives `timeout`."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

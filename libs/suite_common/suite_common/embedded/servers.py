@@ -8,8 +8,6 @@ share one server never see each other's rows.
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 import uuid
@@ -98,18 +96,8 @@ class EmbeddedServers:
     # -- one server at a time, for fault injection -------------------------------------------------------
 
     def stop_postgres(self, mode: Literal["fast", "immediate"] = "fast") -> None:
-        """`fast` (SIGINT) ends sessions and checkpoints, as a managed restart does; `immediate` (SIGQUIT)
-        is a crash: no checkpoint, WAL recovery at the next start. (SIGTERM waits for pooled sessions.)"""
-        pg = self._own(self.pg)
-        proc = pg.process
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT if mode == "fast" else signal.SIGQUIT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        pg.process = None
+        """A managed restart's shutdown (`fast`) or a crash (`immediate`); see `EmbeddedPostgres.stop`."""
+        self._own(self.pg).stop(mode)
 
     def start_postgres(self) -> None:
         _retry_spawn(self._own(self.pg).start)
