@@ -3,18 +3,19 @@ an attribute mapping, and the consumer's lag (dead-letter replay is PortalAdmin.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
 import grpc
+from scim_core.kinds import PORTAL_NAMES
 from scimsuite.console.v1 import console_pb2, console_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2
 
 from portal_actions.adapters.nats.console_bus import ConsoleBus
 from portal_actions.adapters.postgres import console, devices
-from portal_actions.domain.behaviour import PORTALS
 from portal_actions.entrypoints.grpc_admin import _account_pb
 
 T = TypeVar("T")
@@ -30,7 +31,7 @@ def _ids(workspace_id: str, portal: str) -> str:
         ws = str(uuid.UUID(workspace_id))
     except ValueError:
         raise NotFound(f"no workspace {workspace_id!r}") from None
-    if portal not in PORTALS:
+    if portal not in PORTAL_NAMES:
         raise NotFound(f"no portal {portal!r}")
     return ws
 
@@ -59,11 +60,13 @@ class ConsolePortalServicer(console_pb2_grpc.ConsolePortalServicer):
             except ValueError:
                 raise NotFound("no such account") from None
             async with self.pool.acquire() as conn:
-                row = await console.account(conn, ws, request.portal, uid)
-                if row is None:
+                account = await console.account(conn, ws, request.portal, uid)
+                if account is None:
                     raise NotFound("the portal has no account for this user")
-                devs = await devices.of_user(conn, ws, row["user_name"]) if request.portal == "mdm" else []
-            return _account_pb({**dict(row), "devices": [dict(d) for d in devs]})
+                if request.portal == "mdm":
+                    owned = await devices.user_devices(conn, ws, account.user_name)
+                    account = dataclasses.replace(account, devices=tuple(owned))
+            return _account_pb(account)
 
         return await self._run(context, call)
 

@@ -126,14 +126,16 @@ async def list_for(conn: Conn, workspace_id: str, portal: str, include_removed: 
         portal,
         include_removed,
     )
-    return [
-        Account(
-            user_id=str(r["user_id"]),
-            user_name=r["user_name"],
-            status=r["status"],
-            role=r["role"],
-            metadata=r["metadata"] or {},
-            group_names=tuple(r["group_names"]),
-        )
-        for r in rows
-    ]
+    return [account_of(r) for r in rows]
+
+
+def account_of(r: Any) -> Account:
+    """An account row joined with its `group_names`, as the admin APIs show it."""
+    return Account(
+        user_id=str(r["user_id"]),
+        user_name=r["user_name"],
+        status=r["status"],
+        role=r["role"],
+        metadata=r["metadata"] or {},
+        group_names=tuple(r["group_names"]),
+    )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncpg
-
 from portal_actions.adapters.postgres import Conn
+from portal_actions.adapters.postgres.accounts import account_of
+from portal_actions.domain.admin_views import Account
 
 
-async def account(conn: Conn, workspace_id: str, portal: str, user_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def account(conn: Conn, workspace_id: str, portal: str, user_id: str) -> Account | None:
+    row = await conn.fetchrow(
         """
         SELECT a.*,
                coalesce((SELECT array_agg(g.display_name ORDER BY g.display_name)
@@ -21,6 +21,7 @@ async def account(conn: Conn, workspace_id: str, portal: str, user_id: str) -> a
         portal,
         user_id,
     )
+    return account_of(row) if row is not None else None
 
 
 async def remove_attribute_mapping(conn: Conn, workspace_id: str, portal: str, metadata_key: str) -> bool:
