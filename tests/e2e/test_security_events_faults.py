@@ -103,7 +103,11 @@ async def test_receiver_outage_and_deliverer_kill_lose_nothing(
             collapsed = [v for i, v in enumerate(versions) if i == 0 or versions[i - 1] != v]
             assert collapsed == [1, 2, 3], (subject, versions)
         distinct = len(rcv.received.distinct().sets)
-        assert len(rcv.received.sets) > distinct, "the held SETs were resent"
+        # Whether a held push also counts as received depends on when the receiver's handler saw its client
+        # die (before or after recording it), so resends are reported, not required: what must hold is
+        # that every change arrived, in order, and that any repeat is the same SET (`distinct` checks that
+        # a repeated txn carries the same jti).
+        assert distinct == USERS * 3
         print(  # the figures RELIABILITY.md quotes (pytest -s)
             f"security-events faults: {USERS * 3} changes, {distinct} distinct SETs, "
             f"{len(rcv.received.sets) - distinct} resends, {rcv.held} held at the kill, {rcv.requests} POSTs"
