@@ -11,7 +11,7 @@ three errors the pages handle, in this one place:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from scimsuite.admin.v1 import admin_pb2_grpc
 from scimsuite.console.v1 import console_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2_grpc
-from suite_common.admin_credential import AdminCredentialAttach
+from suite_common.admin_credential import AdminCredentialAttach, admin_metadata
 
 T = TypeVar("T")
 
@@ -47,6 +47,17 @@ _REJECTED = {
 }
 
 
+def _translated(exc: grpc.aio.AioRpcError) -> BackendError:
+    code, detail = exc.code(), exc.details() or exc.code().name
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(detail)
+    if code in _REJECTED:
+        return Rejected(detail)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return Unavailable("the admin APIs refused the console's admin credential")
+    return Unavailable(f"{code.name}: {detail}")
+
+
 class Backend:
     def __init__(self, directory_addr: str, portal_addr: str, admin_token: str, timeout_s: float) -> None:
         options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
@@ -61,6 +72,8 @@ class Backend:
         self.console_portal = console_pb2_grpc.ConsolePortalStub(self._pch)
         self._health = [health_pb2_grpc.HealthStub(self._dch), health_pb2_grpc.HealthStub(self._pch)]
         self.timeout_s = timeout_s
+        # The attach interceptor covers unary calls only; streams carry the credential themselves.
+        self._metadata = admin_metadata(admin_token)
 
     async def close(self) -> None:
         await self._dch.close(None)
@@ -70,14 +83,19 @@ class Backend:
         try:
             return await method(request, timeout=self.timeout_s)
         except grpc.aio.AioRpcError as exc:
-            code, detail = exc.code(), exc.details() or exc.code().name
-            if code == grpc.StatusCode.NOT_FOUND:
-                raise NotFound(detail) from None
-            if code in _REJECTED:
-                raise Rejected(detail) from None
-            if code == grpc.StatusCode.UNAUTHENTICATED:
-                raise Unavailable("the admin APIs refused the console's admin credential") from None
-            raise Unavailable(f"{code.name}: {detail}") from None
+            raise _translated(exc) from None
+
+    async def stream(self, method: Callable[..., Any], request: Any, timeout_s: float) -> AsyncIterator[Any]:
+        """A server-streaming call (the drift report), message by message; leaving the loop early cancels
+        the call. `timeout_s` bounds the whole stream, not one message."""
+        call = method(request, timeout=timeout_s, metadata=self._metadata)
+        try:
+            async for message in call:
+                yield message
+        except grpc.aio.AioRpcError as exc:
+            raise _translated(exc) from None
+        finally:
+            call.cancel()
 
     async def directory_serving(self) -> bool:
         return await self._serving(self._health[0])

@@ -20,6 +20,7 @@ from admin_console.entrypoints.http import (
     operations,
     people,
     portal_page,
+    safeguards,
     scim_setup,
     workspaces,
 )
@@ -75,6 +76,13 @@ def add_routes(app: web.Application) -> None:
     r.add_get(P + "/people/{user}", people.person)
     r.add_get(P + "/groups", people.groups)
     r.add_get(P + "/groups/{group}", people.group)
+    r.add_get(P + "/people/{user}/preview", safeguards.preview)
+    r.add_post(P + "/guard", safeguards.set_guard)
+    r.add_post(P + "/guard/release", safeguards.release_held)
+    r.add_post(P + "/guard/discard", safeguards.discard_held)
+    r.add_post(P + "/dry-run", safeguards.set_dry_run)
+    r.add_get(P + "/drift", safeguards.drift)
+    r.add_post(P + "/drift/repair", safeguards.repair)
 
 
 async def not_found(_: web.Request) -> web.StreamResponse:

@@ -16,7 +16,7 @@ _WORDS = frozenset(
     {
         "dashboard", "store", "mdm", "enable", "first-request.json", "tokens", "rotate", "revoke", "disable",
         "behaviour", "attributes", "remove", "log", "log.json", "people", "groups", "roles", "devices",
-        "replay",
+        "replay", "preview", "guard", "release", "discard", "dry-run", "drift", "repair",
     }
 )  # fmt: skip
 UNMATCHED = "unmatched"

@@ -27,6 +27,10 @@ NOTICES = {
     "device-updated": "Device updated.",
     "device-removed": "Device removed.",
     "dead-letter-replayed": "Event replayed and applied.",
+    "guard-saved": "Guard thresholds saved.",
+    "held-released": "Held actions released: applied in order, each once.",
+    "held-discarded": "Held actions discarded: none of them was applied.",
+    "dry-run-on": "Dry run is on: the portal records what it would do and applies nothing.",
 }
 
 

@@ -11,6 +11,7 @@ from scimsuite.portal.v1 import portal_pb2
 from admin_console.adapters.backend import Backend, Rejected
 from admin_console.domain import portals as domain
 from admin_console.domain.idp_settings import entra_settings, okta_settings
+from admin_console.domain.safeguards import ON_LEAVE
 from admin_console.entrypoints.http.context import BACKEND, Portal, audit, name_of, portal
 from admin_console.entrypoints.http.render import page, redirect
 
@@ -247,16 +248,36 @@ async def disable(request: web.Request) -> web.Response:
     raise redirect(f"/workspaces/{p.workspace.id}", "scim-disabled")
 
 
-async def behaviour_form(request: web.Request) -> web.Response:
+async def _dry_run_context(backend: Backend, p: Portal) -> dict[str, object]:
+    dry_run = None
+    if p.connection is not None:
+        dry_run = await backend.call(
+            backend.portal.GetDryRun,
+            portal_pb2.GetDryRunRequest(workspace_id=p.workspace.id, portal=p.portal),
+        )
+    return {"dry_run": dry_run, "on_leave": ON_LEAVE}
+
+
+async def render_behaviour(
+    request: web.Request, p: Portal, errors: dict[str, str], status: int = 200, notice: str = ""
+) -> web.Response:
+    """The behaviours page with the connection's dry-run mode; `errors` are the dry-run form's."""
     backend = request.app[BACKEND]
-    p = await portal(request)
     ctx = _form_context(p, _values(await _behaviour(backend, p)), await _policies(backend, p))
-    return page(request, "behaviour.html", ctx)
+    ctx.update({**await _dry_run_context(backend, p), "errors": errors})
+    if notice:
+        ctx["notice"] = notice
+    return page(request, "behaviour.html", ctx, status=status)
+
+
+async def behaviour_form(request: web.Request) -> web.Response:
+    return await render_behaviour(request, await portal(request), {})
 
 
 async def save_behaviour(request: web.Request) -> web.Response:
     p = await portal(request)
-    saved, failed = await _save_behaviour(request, p, "behaviour.html", {})
+    extra = await _dry_run_context(request.app[BACKEND], p)
+    saved, failed = await _save_behaviour(request, p, "behaviour.html", extra)
     if failed is not None:
         return failed
     assert saved is not None
