@@ -635,3 +635,47 @@ async def test_dry_run_asks_how_to_leave_and_drift_is_repaired(
     audit = (await console.get("/audit")).text
     assert "dry-run.off" in audit and "drift.repair" in audit
     assert (await console.get(f"/workspaces/{ws}/mdm/drift")).status == 404
+
+
+async def test_the_compatibility_profile_is_chosen_at_enable_and_pinned_later(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws = await _workspace(console, f"profile-{unique}")
+    enable = f"/workspaces/{ws}/store/enable"
+    form = await console.get(enable)
+    assert '<label for="profile">Compatibility profile</label>' in form.text
+    assert '<option value="auto" selected>' in form.text
+    fields = {"on_create": "employee", "on_deactivate": "remove"}
+    bad = await console.post(enable, {"csrf": form.csrf, **fields, "profile": "netscape"})
+    assert bad.status == 400 and 'id="profile-error"' in bad.text
+    assert "SCIM is not enabled" in (await console.get(f"/workspaces/{ws}/store")).text  # nothing applied
+    page = await console.post(enable, {"csrf": form.csrf, **fields, "profile": "entra"})
+    token, base_url = TOKEN_FIELD.search(page.text), BASE_URL_FIELD.search(page.text)
+    assert page.status == 200 and token and base_url
+    scim = _scim(http, stack, ws, html.unescape(base_url.group(1)), html.unescape(token.group(1)))
+    portal = f"/workspaces/{ws}/store"
+    shown = await console.get(portal)
+    assert "<dt>Compatibility profile</dt><dd>entra</dd>" in shown.text
+    assert "<dt>Detected IdP</dt><dd>not recognised yet</dd>" in shown.text
+    [uid] = await _users(scim, [f"prof.{unique}@example.com"])
+    rename = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"displayName": "Renamed"}}],
+    }
+    assert (await scim.patch(f"/Users/{uid}", rename)).status == 204  # Entra's PATCH answer
+
+    refused = await console.submit(portal, f"{portal}/profile", {"profile": "mosaic"})
+    assert refused.status == 400 and 'id="profile-error"' in refused.text
+    assert "<dt>Compatibility profile</dt><dd>entra</dd>" in refused.text  # the old setting stays
+    pinned = await console.submit(portal, f"{portal}/profile", {"profile": "okta"})
+    assert pinned.status == 200 and "Compatibility profile saved." in pinned.text
+    assert "<dt>Compatibility profile</dt><dd>okta</dd>" in pinned.text
+    assert (await scim.patch(f"/Users/{uid}", rename)).status == 200  # Okta's: the resource
+    await console.submit(portal, f"{portal}/profile", {"profile": "auto"})
+    assert (await scim.get("/Users", headers=OKTA)).status == 200
+
+    async def detected() -> None:
+        assert "<dt>Detected IdP</dt><dd>Okta</dd>" in (await console.get(portal)).text
+
+    await assert_eventually(detected, timeout=30)
+    assert "scim.profile" in (await console.get("/audit")).text

@@ -76,6 +76,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get(P + "/people/{user}", people.person)
     r.add_get(P + "/groups", people.groups)
     r.add_get(P + "/groups/{group}", people.group)
+    r.add_post(P + "/profile", scim_setup.set_profile)
     r.add_get(P + "/people/{user}/preview", safeguards.preview)
     r.add_post(P + "/guard", safeguards.set_guard)
     r.add_post(P + "/guard/release", safeguards.release_held)

@@ -16,7 +16,7 @@ _WORDS = frozenset(
     {
         "dashboard", "store", "mdm", "enable", "first-request.json", "tokens", "rotate", "revoke", "disable",
         "behaviour", "attributes", "remove", "log", "log.json", "people", "groups", "roles", "devices",
-        "replay", "preview", "guard", "release", "discard", "dry-run", "drift", "repair",
+        "replay", "preview", "guard", "release", "discard", "dry-run", "drift", "repair", "profile",
     }
 )  # fmt: skip
 UNMATCHED = "unmatched"

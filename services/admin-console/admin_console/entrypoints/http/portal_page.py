@@ -7,6 +7,7 @@ from aiohttp import web
 from scimsuite.console.v1 import console_pb2
 from scimsuite.portal.v1 import portal_pb2
 
+from admin_console.domain.portals import PROFILES
 from admin_console.entrypoints.http.context import BACKEND, Portal, name_of, portal
 from admin_console.entrypoints.http.render import page
 
@@ -69,6 +70,7 @@ async def render_portal(
             "tokens": tokens,
             "guard": guard,
             "dry_run": dry_run,
+            "profiles": PROFILES,
             "guard_form": values if values is not None else (guard_values(guard) if guard else {}),
             "errors": errors or {},
         },

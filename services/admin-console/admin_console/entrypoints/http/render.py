@@ -27,6 +27,7 @@ NOTICES = {
     "device-updated": "Device updated.",
     "device-removed": "Device removed.",
     "dead-letter-replayed": "Event replayed and applied.",
+    "profile-saved": "Compatibility profile saved. It applies to the IdP's next requests.",
     "guard-saved": "Guard thresholds saved.",
     "held-released": "Held actions released: applied in order, each once.",
     "held-discarded": "Held actions discarded: none of them was applied.",
