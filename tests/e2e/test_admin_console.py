@@ -679,3 +679,65 @@ async def test_the_compatibility_profile_is_chosen_at_enable_and_pinned_later(
 
     await assert_eventually(detected, timeout=30)
     assert "scim.profile" in (await console.get("/audit")).text
+
+
+async def test_event_streams_and_receivers_are_managed_per_portal(
+    console: ConsoleClient, unique: str
+) -> None:
+    ws, other = await _workspace(console, f"sets-{unique}"), await _workspace(console, f"sets-b-{unique}")
+    await _enable_store(console, ws)
+    await _enable_store(console, other)
+    events = f"/workspaces/{ws}/store/events"
+    empty = await console.get(events)
+    assert empty.status == 200 and "There is no event stream" in empty.text
+    assert (await console.get(f"/workspaces/{ws}/mdm/events")).status == 404  # SCIM never enabled there
+    bad_alg = await console.submit(events, events, {"alg": "none"})
+    assert bad_alg.status == 400 and 'id="alg-error"' in bad_alg.text
+    created = await console.submit(events, events, {"alg": "ES256"})
+    assert created.status == 200 and "Event stream created." in created.text
+    assert "<td>ES256</td>" in created.text and "No receivers yet." in created.text
+
+    secret = f"Bearer receiver-secret-{unique}"
+    refused = await console.submit(
+        events, f"{events}/receivers", {"delivery": "push", "endpoint_url": "", "authorization": secret}
+    )
+    assert refused.status == 400 and 'id="endpoint_url-error"' in refused.text
+    assert secret not in refused.text
+    pushed = await console.submit(
+        events,
+        f"{events}/receivers",
+        {"delivery": "push", "endpoint_url": "http://127.0.0.1:9/sets", "authorization": secret},
+    )
+    assert pushed.status == 200 and "Receiver added." in pushed.text
+    assert "http://127.0.0.1:9/sets" in pushed.text and secret not in pushed.text
+    polled = await console.submit(events, f"{events}/receivers", {"delivery": "poll"})
+    token = re.search(r'id="poll_token" readonly value="([^"]+)"', polled.text)
+    assert polled.status == 200 and token and polled.headers["Cache-Control"] == "no-store"
+    listing = await console.get(events)
+    assert token.group(1) not in listing.text and secret not in listing.text
+    receiver_ids = re.findall(r'name="receiver_id" value="([^"]+)"', listing.text)
+    assert len(receiver_ids) == 2
+
+    # Another workspace's page cannot remove this one's receiver.
+    other_events = f"/workspaces/{other}/store/events"
+    await console.submit(other_events, other_events, {"alg": "ES256"})
+    foreign = await console.submit(
+        other_events, f"{other_events}/receivers/remove", {"receiver_id": receiver_ids[0]}
+    )
+    assert foreign.status == 404
+    assert len(re.findall(r'name="receiver_id"', (await console.get(events)).text)) == 2
+    removed = await console.submit(events, f"{events}/receivers/remove", {"receiver_id": receiver_ids[0]})
+    assert removed.status == 200 and "Receiver removed." in removed.text
+    assert len(re.findall(r'name="receiver_id"', removed.text)) == 1
+    stream_id = re.search(r'name="stream_id" value="([^"]+)"', removed.text)
+    assert stream_id
+    deleted = await console.submit(events, f"{events}/delete", {"stream_id": stream_id.group(1)})
+    assert deleted.status == 200 and "There is no event stream" in deleted.text
+    audit = (await console.get("/audit")).text
+    for action in (
+        "events.stream.create",
+        "events.receiver.add",
+        "events.receiver.remove",
+        "events.stream.delete",
+    ):
+        assert action in audit

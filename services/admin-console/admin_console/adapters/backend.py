@@ -1,4 +1,4 @@
-"""The console's only dependencies: the directory's and portal-actions' admin gRPC APIs.
+"""The console's only dependencies: the admin gRPC APIs of the directory, portal-actions and security-events.
 
 Every call carries the admin credential (suite_common's client interceptor); gRPC failures become the
 three errors the pages handle, in this one place:
@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from scimsuite.admin.v1 import admin_pb2_grpc
 from scimsuite.console.v1 import console_pb2_grpc
+from scimsuite.events_out.v1 import events_out_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2_grpc
 from suite_common.admin_credential import AdminCredentialAttach, admin_metadata
 
@@ -59,17 +60,22 @@ def _translated(exc: grpc.aio.AioRpcError) -> BackendError:
 
 
 class Backend:
-    def __init__(self, directory_addr: str, portal_addr: str, admin_token: str, timeout_s: float) -> None:
+    def __init__(
+        self, directory_addr: str, portal_addr: str, admin_token: str, timeout_s: float, *, events_addr: str
+    ) -> None:
         options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
         attach: list[Any] = [
             AdminCredentialAttach(admin_token)
         ]  # grpc-stubs type client interceptors narrowly
         self._dch = grpc.aio.insecure_channel(directory_addr, options=options, interceptors=attach)
         self._pch = grpc.aio.insecure_channel(portal_addr, options=options, interceptors=attach)
+        # Not a readiness dependency: without security-events only the event-stream pages answer 503.
+        self._ech = grpc.aio.insecure_channel(events_addr, options=options, interceptors=attach)
         self.directory = admin_pb2_grpc.DirectoryAdminStub(self._dch)
         self.console = console_pb2_grpc.ConsoleDirectoryStub(self._dch)
         self.portal = portal_pb2_grpc.PortalAdminStub(self._pch)
         self.console_portal = console_pb2_grpc.ConsolePortalStub(self._pch)
+        self.events = events_out_pb2_grpc.SecurityEventsAdminStub(self._ech)
         self._health = [health_pb2_grpc.HealthStub(self._dch), health_pb2_grpc.HealthStub(self._pch)]
         self.timeout_s = timeout_s
         # The attach interceptor covers unary calls only; streams carry the credential themselves.
@@ -78,6 +84,7 @@ class Backend:
     async def close(self) -> None:
         await self._dch.close(None)
         await self._pch.close(None)
+        await self._ech.close(None)
 
     async def call(self, method: Callable[..., Awaitable[T]], request: Any) -> T:
         try:

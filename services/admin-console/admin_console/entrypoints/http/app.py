@@ -22,6 +22,7 @@ from admin_console.entrypoints.http import (
     portal_page,
     safeguards,
     scim_setup,
+    security_events,
     workspaces,
 )
 from admin_console.entrypoints.http.filters import install_filters
@@ -77,6 +78,11 @@ def add_routes(app: web.Application) -> None:
     r.add_get(P + "/groups", people.groups)
     r.add_get(P + "/groups/{group}", people.group)
     r.add_post(P + "/profile", scim_setup.set_profile)
+    r.add_get(P + "/events", security_events.events_page)
+    r.add_post(P + "/events", security_events.create_stream)
+    r.add_post(P + "/events/delete", security_events.delete_stream)
+    r.add_post(P + "/events/receivers", security_events.add_receiver)
+    r.add_post(P + "/events/receivers/remove", security_events.remove_receiver)
     r.add_get(P + "/people/{user}/preview", safeguards.preview)
     r.add_post(P + "/guard", safeguards.set_guard)
     r.add_post(P + "/guard/release", safeguards.release_held)
