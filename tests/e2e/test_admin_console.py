@@ -449,7 +449,13 @@ async def test_operations_show_the_lag_and_replay_a_dead_letter(console: Console
     assert poison_id in replayed.text
     unknown = await console.post("/operations/replay", {"csrf": page.csrf, "event_id": str(uuid.uuid4())})
     assert unknown.status == 400 and "There is no dead letter" in unknown.text
-    assert "dead-letter.replay" in (await console.get("/audit")).text
+    assert "Replay all dead letters</button>" in replayed.text
+    all_again = await console.post("/operations/replay-all", {"csrf": page.csrf})
+    assert all_again.status == 400 and "could not be applied again" in all_again.text
+    assert poison_id in all_again.text.split('class="field-error"', 1)[1][:1000]  # named beside the list
+    assert poison_id in (await console.get("/operations")).text  # and still a dead letter
+    audit = (await console.get("/audit")).text
+    assert "dead-letter.replay" in audit and "dead-letter.replay-all" in audit
 
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -741,3 +747,23 @@ async def test_event_streams_and_receivers_are_managed_per_portal(
         "events.stream.delete",
     ):
         assert action in audit
+
+
+async def test_enable_scim_can_start_in_dry_run(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws = await _workspace(console, f"dry-start-{unique}")
+    page = await console.submit(
+        f"/workspaces/{ws}/store/enable",
+        f"/workspaces/{ws}/store/enable",
+        {"on_create": "employee", "on_deactivate": "remove", "dry_run": "on"},
+    )
+    token, base_url = TOKEN_FIELD.search(page.text), BASE_URL_FIELD.search(page.text)
+    assert page.status == 200 and token and base_url
+    portal = await console.get(f"/workspaces/{ws}/store")
+    assert '<dt>Dry run</dt><dd><strong class="bad">On</strong>' in portal.text
+    scim = _scim(http, stack, ws, html.unescape(base_url.group(1)), html.unescape(token.group(1)))
+    [uid] = await _users(scim, [f"first.{unique}@example.com"])
+    await _recorded_in_dry_run(console, ws, uid)  # the very first event is rehearsed, not applied
+    await _wait_account(console, ws, uid, present=False)
+    assert "Leave dry run</button>" in (await console.get(f"/workspaces/{ws}/store/behaviour")).text

@@ -51,6 +51,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/workspaces", workspaces.create_workspace)
     r.add_get("/operations", operations.operations)
     r.add_post("/operations/replay", operations.replay)
+    r.add_post("/operations/replay-all", operations.replay_all)
     r.add_get("/audit", operations.admin_audit)
     r.add_get("/workspaces/{ws}", workspaces.open_workspace)
     r.add_get("/workspaces/{ws}/roles", mappings.roles)

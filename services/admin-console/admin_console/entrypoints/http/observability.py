@@ -17,7 +17,7 @@ _WORDS = frozenset(
         "dashboard", "store", "mdm", "enable", "first-request.json", "tokens", "rotate", "revoke", "disable",
         "behaviour", "attributes", "remove", "log", "log.json", "people", "groups", "roles", "devices",
         "replay", "preview", "guard", "release", "discard", "dry-run", "drift", "repair", "profile",
-        "events", "receivers", "delete",
+        "events", "receivers", "delete", "replay-all",
     }
 )  # fmt: skip
 UNMATCHED = "unmatched"

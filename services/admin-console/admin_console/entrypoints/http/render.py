@@ -27,6 +27,7 @@ NOTICES = {
     "device-updated": "Device updated.",
     "device-removed": "Device removed.",
     "dead-letter-replayed": "Event replayed and applied.",
+    "dead-letters-replayed": "Every dead letter replayed and applied.",
     "profile-saved": "Compatibility profile saved. It applies to the IdP's next requests.",
     "stream-created": "Event stream created.",
     "stream-deleted": "Event stream deleted: its receivers get no more events.",

@@ -113,6 +113,13 @@ async def enable(request: web.Request) -> web.Response:
     if failed is not None:
         return failed
     assert saved is not None
+    dry_run = form.get("dry_run", "") == "on"
+    if dry_run:
+        # Before the connection exists, so its very first event is already rehearsed (as scimctl does).
+        await backend.call(
+            backend.portal.SetDryRun,
+            portal_pb2.SetDryRunRequest(workspace_id=p.workspace.id, portal=p.portal, dry_run=True),
+        )
     creds = await backend.call(
         backend.directory.EnableScim,
         admin_pb2.EnableScimRequest(workspace=p.workspace.id, portal=p.portal, profile=profile),
@@ -122,7 +129,8 @@ async def enable(request: web.Request) -> web.Response:
         p.workspace.id,
         "scim.enable",
         p.portal,
-        f"on create: {saved.on_create}; on deactivate: {saved.on_deactivate}; profile: {profile}",
+        f"on create: {saved.on_create}; on deactivate: {saved.on_deactivate}; profile: {profile}"
+        + ("; dry run" if dry_run else ""),
     )
     health = await _health(backend, p.workspace.id, p.portal)
     return _credentials_page(request, p, creds.base_url, creds.token, health.last_id if health else 0)
