@@ -170,7 +170,7 @@ async def _reconcile(backend: Backend, p: Portal, repair: bool) -> DriftReport:
         room = DRIFT_SHOWN - len(report.differences)
         report.differences.extend(part.differences[:room] if room > 0 else [])
         report.scanned, report.total = part.scanned_users, part.total_users
-        report.pending += part.pending_users
+        report.pending = part.pending_users  # cumulative, like scanned_users
         report.done = part.done
     return report
 
