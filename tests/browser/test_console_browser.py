@@ -234,3 +234,65 @@ async def test_a_hostile_user_name_renders_as_text(
     await page.goto(f"/workspaces/{ws}/store/log")
     await expect(page.get_by_role("table", name="SCIM requests, newest first")).to_contain_text("201")
     assert dialogs == []
+
+
+async def test_preview_a_deactivation_and_release_a_held_guard(
+    page: Page, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    await sign_in(page, stack.admin_token)
+    ws = await _create_workspace(page, f"Guarded {unique}")
+    base_url, token = await _enable(
+        page, "Enterprise Store", "Create them as an employee", "Remove the employee"
+    )
+    await page.goto(f"/workspaces/{ws}/store")
+    guard = page.get_by_role("region", name="Mass-deactivation guard")
+    await guard.get_by_label("Most destructive actions in the window").fill("1")
+    await guard.get_by_label("Most per cent of the active accounts").fill("100")
+    await guard.get_by_role("button", name="Save thresholds").click()
+    await expect(page.get_by_role("status").filter(has_text="Guard thresholds saved.")).to_be_visible()
+
+    okta = Okta(http, stack, base_url, token)
+    names = [f"grace{i}.{unique}@example.com" for i in range(2)]
+    ids = [await okta.create_user(n) for n in names]
+    account = page.get_by_role("region", name="Account in the Enterprise Store")
+
+    async def provisioned() -> None:
+        await page.goto(f"/workspaces/{ws}/store/people/{ids[1]}")
+        await expect(account).to_contain_text("active", timeout=2_000)
+
+    await assert_eventually(provisioned, timeout=60)
+    await page.get_by_role("button", name="Preview deactivation").click()
+    await expect(page.get_by_role("heading", name=f"Preview: deactivating {names[1]}")).to_be_visible()
+    actions = page.get_by_role("table", name="Actions the deactivation would take")
+    await expect(actions.get_by_role("columnheader", name="What it would do")).to_be_visible()
+    await expect(actions.get_by_role("row").filter(has_text="remove")).to_have_count(1)
+    await shot(page, "10-preview")
+
+    for uid in ids:
+        status, body = await okta.call(
+            "PATCH",
+            f"/Users/{uid}",
+            {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"active": False}}],
+            },
+        )
+        assert status == 200, body
+
+    async def held() -> None:
+        await page.goto(f"/workspaces/{ws}/store")
+        await expect(page.get_by_role("status").filter(has_text="Held:")).to_be_visible(timeout=2_000)
+
+    await assert_eventually(held, timeout=60)
+    waiting = page.get_by_role("table", name=re.compile("What is waiting"))
+    await expect(waiting.get_by_role("row").filter(has_text=re.compile(r"grace\d"))).to_have_count(1)
+    await shot(page, "11-held")
+    await page.get_by_role("button", name="Release held actions").click()
+    await expect(page.get_by_role("status").filter(has_text="Held actions released")).to_be_visible()
+    await expect(page.get_by_role("status").filter(has_text="Nothing is held.")).to_be_visible()
+
+    async def removed() -> None:
+        await page.goto(f"/workspaces/{ws}/store/people/{ids[1]}")
+        await expect(account).to_contain_text("removed", timeout=2_000)
+
+    await assert_eventually(removed, timeout=60)

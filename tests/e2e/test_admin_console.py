@@ -449,4 +449,321 @@ async def test_operations_show_the_lag_and_replay_a_dead_letter(console: Console
     assert poison_id in replayed.text
     unknown = await console.post("/operations/replay", {"csrf": page.csrf, "event_id": str(uuid.uuid4())})
     assert unknown.status == 400 and "There is no dead letter" in unknown.text
-    assert "dead-letter.replay" in (await console.get("/audit")).text
+    assert "Replay all dead letters</button>" in replayed.text
+    all_again = await console.post("/operations/replay-all", {"csrf": page.csrf})
+    assert all_again.status == 400 and "could not be applied again" in all_again.text
+    assert poison_id in all_again.text.split('class="field-error"', 1)[1][:1000]  # named beside the list
+    assert poison_id in (await console.get("/operations")).text  # and still a dead letter
+    audit = (await console.get("/audit")).text
+    assert "dead-letter.replay" in audit and "dead-letter.replay-all" in audit
+
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+DEACTIVATE = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "replace", "value": {"active": False}}],
+}
+
+
+async def _users(scim: ScimClient, names: list[str]) -> list[str]:
+    ids = []
+    for name in names:
+        created = await scim.post("/Users", {"schemas": [USER], "userName": name, "active": True})
+        assert created.status == 201, created
+        ids.append(str(created.json["id"]))
+    return ids
+
+
+async def _wait_account(console: ConsoleClient, ws: str, uid: str, present: bool = True) -> None:
+    async def settled() -> None:
+        person = await console.get(f"/workspaces/{ws}/store/people/{uid}")
+        assert ("<dt>Status</dt><dd>active</dd>" in person.text) == present, person.text[-1500:]
+
+    await assert_eventually(settled, timeout=60)
+
+
+async def _set_guard(console: ConsoleClient, ws: str, **fields: str) -> Page:
+    return await console.submit(f"/workspaces/{ws}/store", f"/workspaces/{ws}/store/guard", fields)
+
+
+async def test_the_guard_holds_deactivations_and_the_portal_page_releases_them(
+    console: ConsoleClient, console_url: str, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws = await _workspace(console, f"guard-{unique}")
+    _, base_url, token = await _enable_store(console, ws)
+    portal = await console.get(f"/workspaces/{ws}/store")
+    assert "Mass-deactivation guard" in portal.text and "Nothing is held." in portal.text
+    before = re.search(r'id="max_actions" name="max_actions" inputmode="numeric" value="(\d+)"', portal.text)
+    assert before
+    bad = await _set_guard(
+        console, ws, enabled="on", max_actions="-3", max_percent="150", window_minutes="60"
+    )
+    assert bad.status == 400
+    for field in ("max_actions", "max_percent"):
+        assert f'id="{field}-error"' in bad.text and f'aria-describedby="{field}-error"' in bad.text
+    assert 'id="window_minutes-error"' not in bad.text
+    kept = await console.get(f"/workspaces/{ws}/store")
+    assert f'inputmode="numeric" value="{before.group(1)}"' in kept.text  # the old setting stays
+    saved = await _set_guard(
+        console, ws, enabled="on", max_actions="1", max_percent="100", window_minutes="60"
+    )
+    assert saved.status == 200 and "Guard thresholds saved." in saved.text
+    assert "more than 1 destructive actions, or more than 100 %" in saved.text
+
+    scim = _scim(http, stack, ws, base_url, token)
+    names = [f"held{i}.{unique}@example.com" for i in range(3)]
+    ids = await _users(scim, names)
+    for uid in ids:
+        await _wait_account(console, ws, uid)
+    for uid in ids:
+        assert (await scim.patch(f"/Users/{uid}", DEACTIVATE)).status == 200
+
+    async def held() -> None:
+        page = await console.get(f"/workspaces/{ws}/store")
+        assert "<strong>Held:</strong> 2 destructive action(s)" in page.text, page.text[-3000:]
+
+    await assert_eventually(held, timeout=60)
+    page = await console.get(f"/workspaces/{ws}/store")
+    assert sum(name in page.text for name in names) == 2  # the sample of what waits
+    anonymous = ConsoleClient(console_url)
+    try:
+        refused = await anonymous.post(f"/workspaces/{ws}/store/guard/release", {"csrf": page.csrf})
+        assert refused.status == 403
+    finally:
+        await anonymous.close()
+    assert "<strong>Held:</strong> 2" in (await console.get(f"/workspaces/{ws}/store")).text
+    released = await console.post(f"/workspaces/{ws}/store/guard/release", {"csrf": page.csrf})
+    assert released.status == 200 and "Held actions released" in released.text
+    assert "Nothing is held." in released.text
+    for uid in ids:
+        await _wait_account(console, ws, uid, present=False)
+    audit = await console.get("/audit")
+    assert "guard.release" in audit.text and "released 2" in audit.text and "guard.set" in audit.text
+
+
+async def test_discard_applies_none_of_the_held_actions(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws = await _workspace(console, f"discard-{unique}")
+    _, base_url, token = await _enable_store(console, ws)
+    await _set_guard(console, ws, enabled="on", max_actions="1", max_percent="100", window_minutes="60")
+    scim = _scim(http, stack, ws, base_url, token)
+    ids = await _users(scim, [f"d{i}.{unique}@example.com" for i in range(2)])
+    for uid in ids:
+        await _wait_account(console, ws, uid)
+    for uid in ids:
+        assert (await scim.patch(f"/Users/{uid}", DEACTIVATE)).status == 200
+
+    async def held() -> None:
+        assert "<strong>Held:</strong> 1 " in (await console.get(f"/workspaces/{ws}/store")).text
+
+    await assert_eventually(held, timeout=60)
+    discarded = await console.submit(f"/workspaces/{ws}/store", f"/workspaces/{ws}/store/guard/discard", {})
+    assert discarded.status == 200 and "Held actions discarded" in discarded.text
+    assert "Nothing is held." in discarded.text
+    accounts = [
+        "<dt>Status</dt><dd>active</dd>" in (await console.get(f"/workspaces/{ws}/store/people/{uid}")).text
+        for uid in ids
+    ]
+    assert sorted(accounts) == [False, True]  # the first applied, the held one never
+    assert "discarded 1" in (await console.get("/audit")).text
+
+
+async def test_a_persons_page_previews_their_deactivation(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws = await _workspace(console, f"preview-{unique}")
+    _, base_url, token = await _enable_store(console, ws)
+    scim = _scim(http, stack, ws, base_url, token)
+    [uid] = await _users(scim, [f"<b>p.{unique}</b>"])
+    await _wait_account(console, ws, uid)
+    person = await console.get(f"/workspaces/{ws}/store/people/{uid}")
+    assert f'action="/workspaces/{ws}/store/people/{uid}/preview"' in person.text
+    assert "Preview deactivation</button>" in person.text
+    preview = await console.get(f"/workspaces/{ws}/store/people/{uid}/preview")
+    assert preview.status == 200 and "Nothing was changed." in preview.text
+    assert f"<b>p.{unique}</b>" not in preview.text and str(escape(f"<b>p.{unique}</b>")) in preview.text
+    assert "<td>remove</td>" in preview.text and "<td>applied</td><td>yes</td>" in preview.text
+    await _wait_account(console, ws, uid)  # the preview changed nothing
+    missing = await console.get(f"/workspaces/{ws}/store/people/{uuid.uuid4()}/preview")
+    assert missing.status == 404 and "Not found" in missing.text
+    never = await console.get(f"/workspaces/{ws}/dashboard/people/{uid}/preview")
+    assert never.status == 404
+
+
+async def _recorded_in_dry_run(console: ConsoleClient, ws: str, uid: str) -> None:
+    """The person's timeline shows the would-be action, marked dry run (so leaving dry run cannot race it)."""
+
+    async def recorded() -> None:
+        person = await console.get(f"/workspaces/{ws}/store/people/{uid}")
+        assert "<em>(dry-run)</em>" in person.text, person.text[-2000:]
+
+    await assert_eventually(recorded, timeout=60)
+
+
+async def test_dry_run_asks_how_to_leave_and_drift_is_repaired(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws = await _workspace(console, f"dry-{unique}")
+    _, base_url, token = await _enable_store(console, ws)
+    behaviour = f"/workspaces/{ws}/store/behaviour"
+    assert "Turn on dry run</button>" in (await console.get(behaviour)).text
+    on = await console.submit(behaviour, f"/workspaces/{ws}/store/dry-run", {"mode": "on"})
+    assert on.status == 200 and "Dry run is on" in on.text and "Leave dry run</button>" in on.text
+    scim = _scim(http, stack, ws, base_url, token)
+    [first] = await _users(scim, [f"dry1.{unique}@example.com"])
+    await _recorded_in_dry_run(console, ws, first)
+    await _wait_account(console, ws, first, present=False)
+    unasked = await console.submit(behaviour, f"/workspaces/{ws}/store/dry-run", {"mode": "off"})
+    assert unasked.status == 400 and 'id="on_leave-error"' in unasked.text
+    assert "Leave dry run</button>" in (await console.get(behaviour)).text  # still in dry run
+    left = await console.submit(
+        behaviour, f"/workspaces/{ws}/store/dry-run", {"mode": "off", "on_leave": "reconcile"}
+    )
+    assert left.status == 200 and "1 difference(s) found, 1 repaired" in left.text
+    await _wait_account(console, ws, first)
+
+    # Dry run again, then leave it starting fresh: the user created meanwhile is drift, which Repair fixes.
+    await console.submit(behaviour, f"/workspaces/{ws}/store/dry-run", {"mode": "on"})
+    [second] = await _users(scim, [f"dry2.{unique}@example.com"])
+    await _recorded_in_dry_run(console, ws, second)
+    fresh = await console.submit(
+        behaviour, f"/workspaces/{ws}/store/dry-run", {"mode": "off", "on_leave": "start-fresh"}
+    )
+    assert fresh.status == 200 and "Dry run ended: events from now on are applied" in fresh.text
+    drift = await console.get(f"/workspaces/{ws}/store/drift")
+    assert drift.status == 200 and "<td>Missing account</td>" in drift.text, drift.text[-2000:]
+    assert f"dry2.{unique}@example.com" in drift.text and f"dry1.{unique}" not in drift.text
+    repaired = await console.post(f"/workspaces/{ws}/store/drift/repair", {"csrf": drift.csrf})
+    assert repaired.status == 200 and "1 of 1 difference(s) repaired" in repaired.text
+    await _wait_account(console, ws, second)
+    assert "No drift" in (await console.get(f"/workspaces/{ws}/store/drift")).text
+    audit = (await console.get("/audit")).text
+    assert "dry-run.off" in audit and "drift.repair" in audit
+    assert (await console.get(f"/workspaces/{ws}/mdm/drift")).status == 404
+
+
+async def test_the_compatibility_profile_is_chosen_at_enable_and_pinned_later(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws = await _workspace(console, f"profile-{unique}")
+    enable = f"/workspaces/{ws}/store/enable"
+    form = await console.get(enable)
+    assert '<label for="profile">Compatibility profile</label>' in form.text
+    assert '<option value="auto" selected>' in form.text
+    fields = {"on_create": "employee", "on_deactivate": "remove"}
+    bad = await console.post(enable, {"csrf": form.csrf, **fields, "profile": "netscape"})
+    assert bad.status == 400 and 'id="profile-error"' in bad.text
+    assert "SCIM is not enabled" in (await console.get(f"/workspaces/{ws}/store")).text  # nothing applied
+    page = await console.post(enable, {"csrf": form.csrf, **fields, "profile": "entra"})
+    token, base_url = TOKEN_FIELD.search(page.text), BASE_URL_FIELD.search(page.text)
+    assert page.status == 200 and token and base_url
+    scim = _scim(http, stack, ws, html.unescape(base_url.group(1)), html.unescape(token.group(1)))
+    portal = f"/workspaces/{ws}/store"
+    shown = await console.get(portal)
+    assert "<dt>Compatibility profile</dt><dd>entra</dd>" in shown.text
+    assert "<dt>Detected IdP</dt><dd>not recognised yet</dd>" in shown.text
+    [uid] = await _users(scim, [f"prof.{unique}@example.com"])
+    rename = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"displayName": "Renamed"}}],
+    }
+    assert (await scim.patch(f"/Users/{uid}", rename)).status == 204  # Entra's PATCH answer
+
+    refused = await console.submit(portal, f"{portal}/profile", {"profile": "mosaic"})
+    assert refused.status == 400 and 'id="profile-error"' in refused.text
+    assert "<dt>Compatibility profile</dt><dd>entra</dd>" in refused.text  # the old setting stays
+    pinned = await console.submit(portal, f"{portal}/profile", {"profile": "okta"})
+    assert pinned.status == 200 and "Compatibility profile saved." in pinned.text
+    assert "<dt>Compatibility profile</dt><dd>okta</dd>" in pinned.text
+    assert (await scim.patch(f"/Users/{uid}", rename)).status == 200  # Okta's: the resource
+    await console.submit(portal, f"{portal}/profile", {"profile": "auto"})
+    assert (await scim.get("/Users", headers=OKTA)).status == 200
+
+    async def detected() -> None:
+        assert "<dt>Detected IdP</dt><dd>Okta</dd>" in (await console.get(portal)).text
+
+    await assert_eventually(detected, timeout=30)
+    assert "scim.profile" in (await console.get("/audit")).text
+
+
+async def test_event_streams_and_receivers_are_managed_per_portal(
+    console: ConsoleClient, unique: str
+) -> None:
+    ws, other = await _workspace(console, f"sets-{unique}"), await _workspace(console, f"sets-b-{unique}")
+    await _enable_store(console, ws)
+    await _enable_store(console, other)
+    events = f"/workspaces/{ws}/store/events"
+    empty = await console.get(events)
+    assert empty.status == 200 and "There is no event stream" in empty.text
+    assert (await console.get(f"/workspaces/{ws}/mdm/events")).status == 404  # SCIM never enabled there
+    bad_alg = await console.submit(events, events, {"alg": "none"})
+    assert bad_alg.status == 400 and 'id="alg-error"' in bad_alg.text
+    created = await console.submit(events, events, {"alg": "ES256"})
+    assert created.status == 200 and "Event stream created." in created.text
+    assert "<td>ES256</td>" in created.text and "No receivers yet." in created.text
+
+    secret = f"Bearer receiver-secret-{unique}"
+    refused = await console.submit(
+        events, f"{events}/receivers", {"delivery": "push", "endpoint_url": "", "authorization": secret}
+    )
+    assert refused.status == 400 and 'id="endpoint_url-error"' in refused.text
+    assert secret not in refused.text
+    pushed = await console.submit(
+        events,
+        f"{events}/receivers",
+        {"delivery": "push", "endpoint_url": "http://127.0.0.1:9/sets", "authorization": secret},
+    )
+    assert pushed.status == 200 and "Receiver added." in pushed.text
+    assert "http://127.0.0.1:9/sets" in pushed.text and secret not in pushed.text
+    polled = await console.submit(events, f"{events}/receivers", {"delivery": "poll"})
+    token = re.search(r'id="poll_token" readonly value="([^"]+)"', polled.text)
+    assert polled.status == 200 and token and polled.headers["Cache-Control"] == "no-store"
+    listing = await console.get(events)
+    assert token.group(1) not in listing.text and secret not in listing.text
+    receiver_ids = re.findall(r'name="receiver_id" value="([^"]+)"', listing.text)
+    assert len(receiver_ids) == 2
+
+    # Another workspace's page cannot remove this one's receiver.
+    other_events = f"/workspaces/{other}/store/events"
+    await console.submit(other_events, other_events, {"alg": "ES256"})
+    foreign = await console.submit(
+        other_events, f"{other_events}/receivers/remove", {"receiver_id": receiver_ids[0]}
+    )
+    assert foreign.status == 404
+    assert len(re.findall(r'name="receiver_id"', (await console.get(events)).text)) == 2
+    removed = await console.submit(events, f"{events}/receivers/remove", {"receiver_id": receiver_ids[0]})
+    assert removed.status == 200 and "Receiver removed." in removed.text
+    assert len(re.findall(r'name="receiver_id"', removed.text)) == 1
+    stream_id = re.search(r'name="stream_id" value="([^"]+)"', removed.text)
+    assert stream_id
+    deleted = await console.submit(events, f"{events}/delete", {"stream_id": stream_id.group(1)})
+    assert deleted.status == 200 and "There is no event stream" in deleted.text
+    audit = (await console.get("/audit")).text
+    for action in (
+        "events.stream.create",
+        "events.receiver.add",
+        "events.receiver.remove",
+        "events.stream.delete",
+    ):
+        assert action in audit
+
+
+async def test_enable_scim_can_start_in_dry_run(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws = await _workspace(console, f"dry-start-{unique}")
+    page = await console.submit(
+        f"/workspaces/{ws}/store/enable",
+        f"/workspaces/{ws}/store/enable",
+        {"on_create": "employee", "on_deactivate": "remove", "dry_run": "on"},
+    )
+    token, base_url = TOKEN_FIELD.search(page.text), BASE_URL_FIELD.search(page.text)
+    assert page.status == 200 and token and base_url
+    portal = await console.get(f"/workspaces/{ws}/store")
+    assert '<dt>Dry run</dt><dd><strong class="bad">On</strong>' in portal.text
+    scim = _scim(http, stack, ws, html.unescape(base_url.group(1)), html.unescape(token.group(1)))
+    [uid] = await _users(scim, [f"first.{unique}@example.com"])
+    await _recorded_in_dry_run(console, ws, uid)  # the very first event is rehearsed, not applied
+    await _wait_account(console, ws, uid, present=False)
+    assert "Leave dry run</button>" in (await console.get(f"/workspaces/{ws}/store/behaviour")).text

@@ -17,3 +17,13 @@ def test_ids_become_placeholders() -> None:
 def test_anything_else_is_unmatched() -> None:
     assert route_template("/no/such/page") == UNMATCHED
     assert route_template("/workspaces/not-an-id/store") == UNMATCHED
+
+
+def test_safeguard_pages_have_templates() -> None:
+    ws = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    assert route_template(f"/workspaces/{ws}/store/guard/release") == "/workspaces/{id}/store/guard/release"
+    assert route_template(f"/workspaces/{ws}/mdm/drift/repair") == "/workspaces/{id}/mdm/drift/repair"
+    assert (
+        route_template(f"/workspaces/{ws}/mdm/people/{ws}/preview")
+        == "/workspaces/{id}/mdm/people/{id}/preview"
+    )

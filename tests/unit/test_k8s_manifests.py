@@ -347,6 +347,8 @@ def test_the_console_is_reachable_by_admins_and_never_through_the_scim_ingress(d
     assert not p.allows(edge, console, 8090)
     # It works through the admin APIs only: no data port, no database, no NATS.
     assert p.allows(console, directory, 50061) and p.allows(console, portal, 50052)
+    assert p.allows(console, p.pod("security-events"), 50063)  # the event-stream pages (admin port only)
+    assert not p.allows(console, p.pod("security-events"), 50053)
     assert not p.allows(console, directory, 50051)
     assert not p.allows(console, Peer({}, "databases"), 5432)
     assert not p.allows(console, Peer({}, "databases"), 4222)

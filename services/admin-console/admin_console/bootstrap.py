@@ -24,7 +24,11 @@ log = logging.getLogger(__name__)
 def build_app(settings: Settings, backend: Backend | None = None) -> web.Application:
     """The console app; `backend` is given by tests that bring their own, else built from the settings."""
     b = backend or Backend(
-        settings.directory_addr, settings.portal_addr, settings.admin_token, settings.rpc_timeout_s
+        settings.directory_addr,
+        settings.portal_addr,
+        settings.admin_token,
+        settings.rpc_timeout_s,
+        events_addr=settings.security_events_addr,
     )
     app = build_web_app(
         DependencyHealth({"directory": b.directory_serving, "portal-actions": b.portal_serving})

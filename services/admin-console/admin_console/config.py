@@ -14,6 +14,8 @@ class Settings:
     port: int
     directory_addr: str
     portal_addr: str
+    # security-events' admin API (SET streams and receivers, issue 15): its own admin port.
+    security_events_addr: str
     # The admin credential: what an admin types to sign in, and what the console sends to the admin APIs.
     admin_token: str
     # Signs the session cookies. Several replicas must share it; empty: a random one per process (one
@@ -42,6 +44,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=env_int(env, "CONSOLE_PORT", 8090),
         directory_addr=env_str(env, "DIRECTORY_ADMIN_ADDR", shared_port),
         portal_addr=env_str(env, "PORTAL_ADDR", "127.0.0.1:50052"),
+        security_events_addr=env_str(env, "SECURITY_EVENTS_ADMIN_ADDR", "127.0.0.1:50053"),
         admin_token=env_str(env, "ADMIN_TOKEN", ""),
         session_secret=env_str(env, "CONSOLE_SESSION_SECRET", ""),
         session_idle_s=env_float(env, "CONSOLE_SESSION_IDLE_SECONDS", 1800.0),

@@ -186,6 +186,7 @@ def _serve(servers: EmbeddedServers, database_url: str) -> None:
                 "CONSOLE_PORT": str(console_port),
                 "DIRECTORY_ADMIN_ADDR": directory_addr,
                 "PORTAL_ADDR": portal_addr,
+                "SECURITY_EVENTS_ADMIN_ADDR": security_events_addr,
                 "ADMIN_TOKEN": token,
                 "CONSOLE_SESSION_SECRET": _secret("console_session_secret"),
                 "PYTHONUNBUFFERED": "1",

@@ -228,6 +228,7 @@ class Stack:
                 "CONSOLE_PORT": str(port),
                 "DIRECTORY_ADMIN_ADDR": self.directory_addr,
                 "PORTAL_ADDR": self.portal_addr,
+                "SECURITY_EVENTS_ADMIN_ADDR": self.security_events_addr,
                 "ADMIN_TOKEN": self.admin_token,
                 "CONSOLE_SESSION_SECRET": secrets.token_urlsafe(32),
                 "LOG_LEVEL": "INFO",

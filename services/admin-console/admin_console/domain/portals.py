@@ -42,6 +42,24 @@ ON_DEACTIVATE: dict[str, tuple[Option, ...]] = {
 }
 ROLES = (Option("admin", "Admin"), Option("developer", "Developer / Editor"), Option("viewer", "Viewer"))
 MAPPED_ROLES = (*ROLES, Option("unassigned", "Unassigned"))
+# The connection's compatibility profile (README "Per-IdP compatibility profiles"): what the IdPs document
+# differently, never weaker validation or isolation.
+PROFILES = (
+    Option("auto", "Automatic: recognise the IdP from its requests"),
+    Option("okta", "Okta"),
+    Option("entra", "Microsoft Entra ID"),
+    Option("generic", "Generic SCIM 2.0 client"),
+)
+
+
+def parse_profile(form: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """The chosen profile (`auto` when the field is left out), or the message for the field."""
+    value = form.get("profile", "auto").strip() or "auto"
+    if value not in {o.value for o in PROFILES}:
+        return "", {
+            "profile": "Choose a compatibility profile: automatic, Okta, Microsoft Entra ID or generic."
+        }
+    return value, {}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from admin_console.entrypoints.http import (
     operations,
     people,
     portal_page,
+    safeguards,
     scim_setup,
+    security_events,
     workspaces,
 )
 from admin_console.entrypoints.http.filters import install_filters
@@ -49,6 +51,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/workspaces", workspaces.create_workspace)
     r.add_get("/operations", operations.operations)
     r.add_post("/operations/replay", operations.replay)
+    r.add_post("/operations/replay-all", operations.replay_all)
     r.add_get("/audit", operations.admin_audit)
     r.add_get("/workspaces/{ws}", workspaces.open_workspace)
     r.add_get("/workspaces/{ws}/roles", mappings.roles)
@@ -75,6 +78,19 @@ def add_routes(app: web.Application) -> None:
     r.add_get(P + "/people/{user}", people.person)
     r.add_get(P + "/groups", people.groups)
     r.add_get(P + "/groups/{group}", people.group)
+    r.add_post(P + "/profile", scim_setup.set_profile)
+    r.add_get(P + "/events", security_events.events_page)
+    r.add_post(P + "/events", security_events.create_stream)
+    r.add_post(P + "/events/delete", security_events.delete_stream)
+    r.add_post(P + "/events/receivers", security_events.add_receiver)
+    r.add_post(P + "/events/receivers/remove", security_events.remove_receiver)
+    r.add_get(P + "/people/{user}/preview", safeguards.preview)
+    r.add_post(P + "/guard", safeguards.set_guard)
+    r.add_post(P + "/guard/release", safeguards.release_held)
+    r.add_post(P + "/guard/discard", safeguards.discard_held)
+    r.add_post(P + "/dry-run", safeguards.set_dry_run)
+    r.add_get(P + "/drift", safeguards.drift)
+    r.add_post(P + "/drift/repair", safeguards.repair)
 
 
 async def not_found(_: web.Request) -> web.StreamResponse:

@@ -16,7 +16,8 @@ _WORDS = frozenset(
     {
         "dashboard", "store", "mdm", "enable", "first-request.json", "tokens", "rotate", "revoke", "disable",
         "behaviour", "attributes", "remove", "log", "log.json", "people", "groups", "roles", "devices",
-        "replay",
+        "replay", "preview", "guard", "release", "discard", "dry-run", "drift", "repair", "profile",
+        "events", "receivers", "delete", "replay-all",
     }
 )  # fmt: skip
 UNMATCHED = "unmatched"

@@ -63,3 +63,29 @@ async def admin_audit(request: web.Request) -> web.Response:
     return page(
         request, "audit.html", {"actions": actions, "older": actions[-1].id if len(actions) == 100 else 0}
     )
+
+
+async def replay_all(request: web.Request) -> web.Response:
+    """Every dead letter again, oldest first; the ones that still fail stay, and the page says which."""
+    backend = request.app[BACKEND]
+    reply = await backend.call(
+        backend.portal.ReplayDeadLetters, portal_pb2.ReplayDeadLettersRequest(all=True)
+    )
+    results = list(reply.replayed)
+    failed = [r for r in results if not r.applied]
+    await audit(
+        request,
+        "",
+        "dead-letter.replay-all",
+        "",
+        f"{len(results) - len(failed)} applied, {len(failed)} failed",
+    )
+    if failed:
+        listed = ", ".join(f"{r.event_id} ({r.error})" for r in failed[:5])
+        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+        message = (
+            f"{len(results) - len(failed)} event(s) applied; {len(failed)} could not be applied again: "
+            f"{listed}{more}"
+        )
+        return await operations(request, {"replay": message}, 400)
+    raise redirect("/operations", "dead-letters-replayed")

@@ -27,6 +27,16 @@ NOTICES = {
     "device-updated": "Device updated.",
     "device-removed": "Device removed.",
     "dead-letter-replayed": "Event replayed and applied.",
+    "dead-letters-replayed": "Every dead letter replayed and applied.",
+    "profile-saved": "Compatibility profile saved. It applies to the IdP's next requests.",
+    "stream-created": "Event stream created.",
+    "stream-deleted": "Event stream deleted: its receivers get no more events.",
+    "receiver-added": "Receiver added. Its Authorization header is stored and not shown again.",
+    "receiver-removed": "Receiver removed.",
+    "guard-saved": "Guard thresholds saved.",
+    "held-released": "Held actions released: applied in order, each once.",
+    "held-discarded": "Held actions discarded: none of them was applied.",
+    "dry-run-on": "Dry run is on: the portal records what it would do and applies nothing.",
 }
 
 

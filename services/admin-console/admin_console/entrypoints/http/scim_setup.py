@@ -11,7 +11,9 @@ from scimsuite.portal.v1 import portal_pb2
 from admin_console.adapters.backend import Backend, Rejected
 from admin_console.domain import portals as domain
 from admin_console.domain.idp_settings import entra_settings, okta_settings
+from admin_console.domain.safeguards import ON_LEAVE
 from admin_console.entrypoints.http.context import BACKEND, Portal, audit, name_of, portal
+from admin_console.entrypoints.http.portal_page import render_portal
 from admin_console.entrypoints.http.render import page, redirect
 
 MAX_OVERLAP_MINUTES = 7 * 24 * 60
@@ -45,6 +47,7 @@ def _form_context(p: Portal, values: dict[str, str], policies: list[str]) -> dic
         "on_deactivate": domain.ON_DEACTIVATE[p.portal],
         "roles": domain.ROLES,
         "policies": policies,
+        "profiles": domain.PROFILES,
         "values": values,
     }
 
@@ -98,19 +101,36 @@ async def enable(request: web.Request) -> web.Response:
     p = await portal(request)
     if p.enabled:
         raise redirect(f"{_base(p)}/tokens")
+    form = {k: str(v) for k, v in (await request.post()).items()}
+    profile, profile_errors = domain.parse_profile(form)
+    if profile_errors:
+        # Nothing is stored: the behaviour fields' own messages come along with the profile's.
+        policies = await _policies(backend, p)
+        _, errors = domain.parse_behaviour(p.portal, form, policies)
+        ctx = {**_form_context(p, form, policies), "errors": {**errors, **profile_errors}}
+        return page(request, "enable.html", ctx, status=400)
     saved, failed = await _save_behaviour(request, p, "enable.html", {})
     if failed is not None:
         return failed
     assert saved is not None
+    dry_run = form.get("dry_run", "") == "on"
+    if dry_run:
+        # Before the connection exists, so its very first event is already rehearsed (as scimctl does).
+        await backend.call(
+            backend.portal.SetDryRun,
+            portal_pb2.SetDryRunRequest(workspace_id=p.workspace.id, portal=p.portal, dry_run=True),
+        )
     creds = await backend.call(
-        backend.directory.EnableScim, admin_pb2.EnableScimRequest(workspace=p.workspace.id, portal=p.portal)
+        backend.directory.EnableScim,
+        admin_pb2.EnableScimRequest(workspace=p.workspace.id, portal=p.portal, profile=profile),
     )
     await audit(
         request,
         p.workspace.id,
         "scim.enable",
         p.portal,
-        f"on create: {saved.on_create}; on deactivate: {saved.on_deactivate}",
+        f"on create: {saved.on_create}; on deactivate: {saved.on_deactivate}; profile: {profile}"
+        + ("; dry run" if dry_run else ""),
     )
     health = await _health(backend, p.workspace.id, p.portal)
     return _credentials_page(request, p, creds.base_url, creds.token, health.last_id if health else 0)
@@ -247,16 +267,36 @@ async def disable(request: web.Request) -> web.Response:
     raise redirect(f"/workspaces/{p.workspace.id}", "scim-disabled")
 
 
-async def behaviour_form(request: web.Request) -> web.Response:
+async def _dry_run_context(backend: Backend, p: Portal) -> dict[str, object]:
+    dry_run = None
+    if p.connection is not None:
+        dry_run = await backend.call(
+            backend.portal.GetDryRun,
+            portal_pb2.GetDryRunRequest(workspace_id=p.workspace.id, portal=p.portal),
+        )
+    return {"dry_run": dry_run, "on_leave": ON_LEAVE}
+
+
+async def render_behaviour(
+    request: web.Request, p: Portal, errors: dict[str, str], status: int = 200, notice: str = ""
+) -> web.Response:
+    """The behaviours page with the connection's dry-run mode; `errors` are the dry-run form's."""
     backend = request.app[BACKEND]
-    p = await portal(request)
     ctx = _form_context(p, _values(await _behaviour(backend, p)), await _policies(backend, p))
-    return page(request, "behaviour.html", ctx)
+    ctx.update({**await _dry_run_context(backend, p), "errors": errors})
+    if notice:
+        ctx["notice"] = notice
+    return page(request, "behaviour.html", ctx, status=status)
+
+
+async def behaviour_form(request: web.Request) -> web.Response:
+    return await render_behaviour(request, await portal(request), {})
 
 
 async def save_behaviour(request: web.Request) -> web.Response:
     p = await portal(request)
-    saved, failed = await _save_behaviour(request, p, "behaviour.html", {})
+    extra = await _dry_run_context(request.app[BACKEND], p)
+    saved, failed = await _save_behaviour(request, p, "behaviour.html", extra)
     if failed is not None:
         return failed
     assert saved is not None
@@ -268,3 +308,23 @@ async def save_behaviour(request: web.Request) -> web.Response:
         f"on create: {saved.on_create}; on deactivate: {saved.on_deactivate}",
     )
     raise redirect(f"{_base(p)}/behaviour", "behaviour-saved")
+
+
+async def set_profile(request: web.Request) -> web.Response:
+    """Pin the connection's compatibility profile (or hand it back to automatic recognition)."""
+    backend = request.app[BACKEND]
+    p = await portal(request)
+    if p.connection is None:
+        raise redirect(f"{_base(p)}/enable")
+    profile, errors = domain.parse_profile({k: str(v) for k, v in (await request.post()).items()})
+    if errors:
+        return await render_portal(request, p, errors, status=400)
+    try:
+        await backend.call(
+            backend.directory.SetScimProfile,
+            admin_pb2.SetScimProfileRequest(workspace=p.workspace.id, portal=p.portal, profile=profile),
+        )
+    except Rejected as exc:
+        return await render_portal(request, p, {"profile": str(exc)}, status=400)
+    await audit(request, p.workspace.id, "scim.profile", p.portal, f"profile: {profile}")
+    raise redirect(_base(p), "profile-saved")
