@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from suite_common.settings import env_float, env_int, env_str, environ
+from suite_common.db_statements import ENV as STATEMENT_METRICS_ENV
+from suite_common.settings import env_bool, env_float, env_int, env_str, environ
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Settings:
     credentials_cache_ttl_s: float = 30.0
     # Answers to Group writes inline `members` only up to this many (GET always returns them all).
     write_members_inline_max: int = 100
+    # Count SQL statements into `db_statements_total` (the round-trip guard of tests/perf); off in production.
+    db_statement_metrics: bool = False
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -60,4 +63,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cursor_timeout_s=env_int(env, "CURSOR_TIMEOUT_SECONDS", 3600),
         credentials_cache_ttl_s=env_float(env, "CREDENTIALS_CACHE_SECONDS", 30.0),
         write_members_inline_max=env_int(env, "GROUP_WRITE_MEMBERS_INLINE_MAX", 100),
+        db_statement_metrics=env_bool(env, STATEMENT_METRICS_ENV, False),
     )

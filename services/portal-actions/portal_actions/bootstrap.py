@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2_grpc
 from prometheus_client import CollectorRegistry
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
 from suite_common.admin_credential import AdminCredentialCheck
+from suite_common.db_statements import statement_counter
 from suite_common.health import Check, DependencyHealth, pool_check
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import migrate_database
@@ -69,7 +70,10 @@ EventsFactory = Callable[[Runtime, Settings, PortalParts, PortalMetrics], Awaita
 
 
 async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) -> PortalParts:
-    pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+    statements = statement_counter(metrics.registry, "portal-actions") if s.db_statement_metrics else None
+    pool = await create_pool(
+        s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max, statements=statements
+    )
     runtime.on_close(pool.close)
     safeguards = Safeguards(pool, s.guard_defaults)
 

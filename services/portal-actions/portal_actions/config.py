@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from suite_common.settings import env_float, env_int, env_str, environ
+from suite_common.db_statements import ENV as STATEMENT_METRICS_ENV
+from suite_common.settings import env_bool, env_float, env_int, env_str, environ
 
 from portal_actions.domain.guard import DEFAULT_GUARD, GUARD_OFF, GuardPolicy
 
@@ -29,6 +30,8 @@ class Settings:
     log_level: str
     # The mass-deactivation guard of connections no admin has configured (`scimctl guard set`).
     guard_defaults: GuardPolicy
+    # Count SQL statements into `db_statements_total` (the round-trip guard of tests/perf); off in production.
+    db_statement_metrics: bool = False
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +53,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
         guard_defaults=_guard_defaults(env_str(env, "PORTAL_GUARD_DEFAULT", "on")),
+        db_statement_metrics=env_bool(env, STATEMENT_METRICS_ENV, False),
     )
 
 

@@ -1,0 +1,55 @@
+"""An opt-in count of the SQL statements a service sends to PostgreSQL: `db_statements_total{service,work}`.
+
+Every statement is one round trip, and round trips are what a request or an event pays for most (see
+docs/benchmarks.md). The embedded PostgreSQL of the tests has no `pg_stat_statements`, so the count is taken
+client-side, from asyncpg's query logger on each pooled connection (`BEGIN`, `COMMIT` and the pool's reset
+on release are statements too, and are counted). It is off unless `DB_STATEMENT_METRICS=1`: with no logger
+registered asyncpg skips its timing and logging entirely, so production pays nothing.
+
+`work` says what sent them: `serving` (requests and events, the default), `background` (periodic samplers
+and health probes) or what a long-running task names itself (the directory's outbox relay: `relay`), so a
+test can budget each without racing the others.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter
+
+ENV = "DB_STATEMENT_METRICS"
+SERVING, BACKGROUND = "serving", "background"
+
+# The context a statement is sent from; asyncpg calls its query loggers with `loop.call_soon`, which runs
+# them in a copy of the sender's context, so the logger reads the sender's value.
+_work: contextvars.ContextVar[str] = contextvars.ContextVar("db_statement_work", default=SERVING)
+
+StatementLogger = Callable[[Any], None]
+
+
+def mark_work(kind: str) -> None:
+    """Count the current task's statements (and those of tasks it starts from now on) as `kind`."""
+    _work.set(kind)
+
+
+def mark_background() -> None:
+    mark_work(BACKGROUND)
+
+
+def statement_counter(registry: CollectorRegistry, service: str) -> StatementLogger:
+    """A query logger for `suite_common.pg.create_pool` that counts into `registry`."""
+    counter = Counter(
+        "db_statements",
+        "SQL statements sent to PostgreSQL (one round trip each), by service and kind of work "
+        f"(serving: requests and events; background: samplers and health checks; relay: the outbox "
+        f"relay). Only with {ENV}=1.",
+        ["service", "work"],
+        registry=registry,
+    )
+
+    def count(_query: Any) -> None:
+        counter.labels(service, _work.get()).inc()
+
+    return count
