@@ -13,18 +13,22 @@ Statements per request (directory, outside its relay), per event published (rela
 
     request                      before (68f0fcd)            after
                                  dir   relay   portal        dir   relay   portal
-    POST /Users                  5     4       14            4     3       13
-    PATCH active=false (Okta)    7     4       15            6     3       14
+    POST /Users                  5     4       14            4     3       7
+    PATCH active=false (Okta)    7     4       15            6     3       9
     GET ?filter=userName eq      3     -       -             2     -       -
-    group PATCH +1 member        9     4       11            8     3       10
+    group PATCH +1 member        9     4       11            8     3       6
 
-A budget is the count reached, so any extra round trip fails the test (docs/benchmarks.md). The relay's
-figure is an upper bound: one batch (BEGIN, claim-and-delete, COMMIT) carries every event committed while
-the previous one was in flight.
+A budget is the count reached, so any extra round trip fails the test (docs/benchmarks.md). Sent one at a
+time, each event arrives alone; the budgets are that worst case. The relay publishes every event committed
+while its previous batch was in flight in one more batch (BEGIN, claim-and-delete, COMMIT), and
+portal-actions applies a fetched batch in one transaction, so under load both cost less per event: the
+burst case sends its requests side by side and reports what it reached (it may not be less on a busy box,
+where the consumer keeps up event by event).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -147,10 +151,11 @@ class Cost:
 
 
 BUDGET = {
-    "create": Cost(directory=4, relay=3, portal=13),
-    "deactivate": Cost(directory=6, relay=3, portal=14),
+    "create": Cost(directory=4, relay=3, portal=7),
+    "deactivate": Cost(directory=6, relay=3, portal=9),
     "lookup": Cost(directory=2, relay=0, portal=0),
-    "group_add": Cost(directory=8, relay=3, portal=10),
+    "group_add": Cost(directory=8, relay=3, portal=6),
+    "burst": Cost(directory=4, relay=3, portal=7),
 }
 
 
@@ -228,6 +233,36 @@ async def test_post_users_and_okta_deactivate_stay_in_budget(counted: Counted) -
     assert all(accounts[f"c{unique}{i}@example.com"]["status"] == "removed" for i in range(WARMUP + N)), (
         accounts
     )
+
+
+async def test_a_burst_of_creates_stays_in_budget(counted: Counted) -> None:
+    unique = uuid.uuid4().hex[:6]
+
+    async def create(i: int) -> None:
+        body = {"userName": f"b{unique}{i}@example.com", "active": True}
+        created = await counted.scim.post("/Users", body, headers=OKTA)
+        assert created.status == 201, created
+
+    await _unmeasured(counted, 1, create(-1))
+    before = await _read(counted)
+    await asyncio.gather(*(create(i) for i in range(4 * N)))
+
+    async def settled() -> Reading:
+        now = await _read(counted)
+        assert now.published >= before.published + 4 * N and now.applied >= before.applied + 4 * N, now
+        return now
+
+    after = await assert_eventually(settled, timeout=60)
+    _within_budget(
+        "burst",
+        Cost(
+            directory=(after.directory - before.directory) / (4 * N),
+            relay=(after.relay - before.relay) / (4 * N),
+            portal=(after.portal - before.portal) / (4 * N),
+        ),
+    )
+    accounts = await Admin(counted.stack).accounts(counted.tenant)
+    assert all(accounts[f"b{unique}{i}@example.com"]["status"] == "active" for i in range(4 * N))
 
 
 async def test_username_lookup_stays_in_budget(counted: Counted) -> None:

@@ -33,6 +33,7 @@ from portal_actions.domain.events import DirectoryEvent
 from portal_actions.entrypoints.grpc_safeguards import SafeguardsServicer
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
+from portal_actions.service_layer.configuration_reads import CachedConfiguration
 from portal_actions.service_layer.consume import EventHandlers
 from portal_actions.service_layer.safeguards import Safeguards
 
@@ -75,6 +76,8 @@ async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) 
         s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max, statements=statements
     )
     runtime.on_close(pool.close)
+    config = CachedConfiguration(s.database_url)
+    runtime.spawn(config.run(), shutdown=config.shutdown)
     safeguards = Safeguards(pool, s.guard_defaults)
 
     async def sample_held() -> None:
@@ -83,7 +86,7 @@ async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) 
     runtime.spawn(sample_every(5.0, sample_held, runtime.stop))
     return PortalParts(
         admin=PortalAdmin(pool),
-        handlers=EventHandlers(pool, metrics, guard_defaults=s.guard_defaults),
+        handlers=EventHandlers(pool, metrics, guard_defaults=s.guard_defaults, config=config),
         safeguards=safeguards,
         checks={"database": pool_check(pool)},
     )
@@ -116,6 +119,7 @@ async def jetstream_events(
         ack_wait_s=s.ack_wait_s,
         concurrency=max(s.db_pool_max - 1, 1),
         order_key=DirectoryEvent.order_key,
+        batch_handler=parts.handlers.apply_batch,
     )
     runtime.spawn(consumer.run(), shutdown=consumer.shutdown)
     js = nc.jetstream()

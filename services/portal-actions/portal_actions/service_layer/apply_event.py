@@ -16,8 +16,9 @@ from portal_actions.adapters.postgres import Conn, mirror, tracking
 from portal_actions.domain.events import DirectoryEvent
 from portal_actions.domain.guard import DEFAULT_GUARD, GuardPolicy
 from portal_actions.domain.ordering import require_predecessor
-from portal_actions.service_layer.apply_group import apply_group
-from portal_actions.service_layer.apply_user import apply_user
+from portal_actions.service_layer.apply_group import apply_locked_group, group_state
+from portal_actions.service_layer.apply_user import apply_locked_user, mirror_state
+from portal_actions.service_layer.configuration_reads import DIRECT, ConfigurationReads
 from portal_actions.service_layer.dry_run import apply_user_dry
 
 
@@ -33,17 +34,34 @@ async def apply_event(
     *,
     wait_for_predecessor: bool = False,
     guard_defaults: GuardPolicy = DEFAULT_GUARD,
+    config: ConfigurationReads = DIRECT,
 ) -> Outcome:
-    first, dry_run = await tracking.begin(conn, event.event_id, event.workspace_id, event.portal)
+    """`config`: where the connection's behaviour and attribute mappings come from (a cache, or the
+    database in this transaction)."""
+    user = event.kind == ResourceKind.USER
+    lock_class = mirror.USER_LOCK if user else mirror.GROUP_LOCK
+    first, dry_run = await tracking.begin(
+        conn, event.event_id, event.workspace_id, event.portal, lock_class, event.resource_id
+    )
     if not first:
         return Outcome(False, [])
+    live_user = user and not dry_run
+    if live_user:
+        # The mirror is saved in the same statement (groups too, below); a predecessor still pending
+        # raises after it, and the caller's transaction rolls the save back.
+        prev = await mirror.read_and_save_user(conn, **mirror_state(event))
+    elif user:
+        prev = await mirror.read_user(conn, event.resource_id)  # a dry run rehearses from the old state
+    else:
+        prev = await mirror.read_and_save_group(conn, **group_state(event))
     if wait_for_predecessor:
-        # Takes the same per-resource lock the apply step takes (advisory locks nest in one transaction).
-        lock = mirror.lock_user if event.kind == ResourceKind.USER else mirror.lock_group
-        prev = await lock(conn, event.resource_id)
         require_predecessor(event.resource_id, prev["version"] if prev else 0, event.version)
-    if event.kind == ResourceKind.USER and dry_run:
+    if live_user:
+        return Outcome(
+            True, await apply_locked_user(conn, event, prev, guard_defaults, config, mirrored=True)
+        )
+    if user:
         return Outcome(True, await apply_user_dry(conn, event, guard_defaults))
-    if event.kind == ResourceKind.USER:
-        return Outcome(True, await apply_user(conn, event, guard_defaults))
-    return Outcome(True, await apply_group(conn, event, dry_run=dry_run))
+    return Outcome(
+        True, await apply_locked_group(conn, event, prev, dry_run=dry_run, config=config, mirrored=True)
+    )

@@ -10,13 +10,18 @@ import asyncpg
 from portal_actions.adapters.postgres import Conn
 
 # Classes of the two-key advisory locks, so that a user, a group and a connection never share a key.
-_USER_LOCK, _GROUP_LOCK, _ROLES_LOCK = 1, 2, 3
+USER_LOCK, GROUP_LOCK, _ROLES_LOCK = 1, 2, 3
 
 
 async def lock_user(conn: Conn, user_id: str) -> asyncpg.Record | None:
     # Serialises concurrent events of one user across consumer replicas; the row may not exist yet,
     # so an advisory lock on the id covers the first event too.
-    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _USER_LOCK, user_id)
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", USER_LOCK, user_id)
+    return await read_user(conn, user_id)
+
+
+async def read_user(conn: Conn, user_id: str) -> asyncpg.Record | None:
+    """The user's mirror row; the caller holds its lock (`lock_user`, or `tracking.begin`'s)."""
     return await conn.fetchrow("SELECT * FROM portal.directory_users WHERE user_id = $1", user_id)
 
 
@@ -61,8 +66,56 @@ async def save_user(
     )
 
 
+async def read_and_save_user(
+    conn: Conn,
+    *,
+    user_id: str,
+    connection_id: str,
+    workspace_id: str,
+    portal: str,
+    user_name: str | None,
+    active: bool,
+    deleted: bool,
+    state: dict[str, Any] | None,
+    version: int,
+) -> asyncpg.Record | None:
+    """`read_user` and `save_user` in one statement: the row as it was, after recording this state if its
+    version is newer. `user_name` None keeps the stored one (or the id, for a new row). The caller holds the
+    user's lock, so nothing else changes the row between the two."""
+    return await conn.fetchrow(
+        """
+        WITH prev AS (SELECT * FROM portal.directory_users WHERE user_id = $1),
+        saved AS (
+            INSERT INTO portal.directory_users
+                   (user_id, connection_id, workspace_id, portal, user_name, active, deleted, state, version)
+            VALUES ($1, $2, $3, $4, coalesce($5, (SELECT user_name FROM prev), $10), $6, $7, $8, $9)
+            ON CONFLICT (user_id) DO UPDATE SET user_name = EXCLUDED.user_name, active = EXCLUDED.active,
+                   deleted = EXCLUDED.deleted, state = coalesce(EXCLUDED.state, portal.directory_users.state),
+                   version = EXCLUDED.version
+             WHERE portal.directory_users.version < EXCLUDED.version
+        )
+        SELECT * FROM prev
+        """,
+        user_id,
+        connection_id,
+        workspace_id,
+        portal,
+        user_name,
+        active,
+        deleted,
+        state,
+        version,
+        str(user_id),
+    )
+
+
 async def lock_group(conn: Conn, group_id: str) -> asyncpg.Record | None:
-    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _GROUP_LOCK, group_id)
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", GROUP_LOCK, group_id)
+    return await read_group(conn, group_id)
+
+
+async def read_group(conn: Conn, group_id: str) -> asyncpg.Record | None:
+    """The group's mirror row; the caller holds its lock (`lock_group`, or `tracking.begin`'s)."""
     return await conn.fetchrow("SELECT * FROM portal.groups WHERE group_id = $1", group_id)
 
 
@@ -92,6 +145,44 @@ async def save_group(
         display_name,
         deleted,
         version,
+    )
+
+
+async def read_and_save_group(
+    conn: Conn,
+    *,
+    group_id: str,
+    connection_id: str,
+    workspace_id: str,
+    portal: str,
+    display_name: str | None,
+    deleted: bool,
+    version: int,
+) -> asyncpg.Record | None:
+    """`read_group` and `save_group` in one statement: the row as it was, after recording this state if its
+    version is newer. `display_name` None keeps the stored one (or the id, for a new row). The caller holds
+    the group's lock."""
+    return await conn.fetchrow(
+        """
+        WITH prev AS (SELECT * FROM portal.groups WHERE group_id = $1),
+        saved AS (
+            INSERT INTO portal.groups
+                   (group_id, connection_id, workspace_id, portal, display_name, deleted, version)
+            VALUES ($1, $2, $3, $4, coalesce($5, (SELECT display_name FROM prev), $8), $6, $7)
+            ON CONFLICT (group_id) DO UPDATE SET display_name = EXCLUDED.display_name,
+                   deleted = EXCLUDED.deleted, version = EXCLUDED.version
+             WHERE portal.groups.version < EXCLUDED.version
+        )
+        SELECT * FROM prev
+        """,
+        group_id,
+        connection_id,
+        workspace_id,
+        portal,
+        display_name,
+        deleted,
+        version,
+        str(group_id),
     )
 
 
