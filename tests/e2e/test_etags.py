@@ -115,3 +115,79 @@ async def test_group_version_follows_membership(scim: ScimClient, unique: str) -
     again = await scim.patch(path, add)  # already a member: nothing changes
     assert again.status == 200 and again.headers["ETag"] == 'W/"2"'
     assert_precondition_failed(await scim.patch(path, add, headers={"If-Match": 'W/"1"'}))
+
+
+async def test_user_etag_follows_its_groups(scim: ScimClient, unique: str) -> None:
+    """`groups` is part of a User's representation (RFC 7643 §4.1.2), so its ETag changes with them."""
+    user = await new_user(scim, f"joins-{unique}")
+    path = f"/Users/{user['id']}"
+    group = await scim.post("/Groups", {"schemas": [GROUP], "displayName": f"joined-{unique}"})
+    gpath = f"/Groups/{group.json['id']}"
+    member = [{"value": user["id"]}]
+    add = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": member}]}
+    assert (await scim.patch(gpath, add)).status == 200
+
+    joined = await scim.get(path, headers={"If-None-Match": 'W/"1"'})
+    assert joined.status == 200, joined
+    assert [g["value"] for g in joined.json["groups"]] == [group.json["id"]]
+    in_group = joined.headers["ETag"]
+    assert in_group != 'W/"1"' and joined.json["meta"]["version"] == in_group
+    assert (await scim.get(path, headers={"If-None-Match": in_group})).status == 304
+    listed = await scim.get("/Users", params={"filter": f'userName eq "joins-{unique}"'})
+    assert listed.json["Resources"][0]["meta"]["version"] == in_group
+
+    # If-Match on writes compares the same tag: the pre-membership one is stale now.
+    assert_precondition_failed(
+        await scim.patch(path, replace("title", "Boss"), headers={"If-Match": 'W/"1"'})
+    )
+    updated = await scim.patch(path, replace("title", "Boss"), headers={"If-Match": in_group})
+    assert updated.status == 200 and updated.headers["ETag"] not in (in_group, 'W/"1"')
+
+    # A rename of the group changes groups[].display, so the ETag again.
+    before_rename = updated.headers["ETag"]
+    assert (await scim.patch(gpath, replace("displayName", f"renamed-{unique}"))).status == 200
+    renamed = await scim.get(path, headers={"If-None-Match": before_rename})
+    assert renamed.status == 200 and renamed.json["groups"][0]["display"] == f"renamed-{unique}"
+    assert renamed.headers["ETag"] != before_rename
+
+    # Leaving the group: back to the plain version of the user row (two updates: created, title).
+    remove = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "remove", "path": f'members[value eq "{user["id"]}"]'}],
+    }
+    assert (await scim.patch(gpath, remove)).status == 200
+    left = await scim.get(path, headers={"If-None-Match": renamed.headers["ETag"]})
+    assert left.status == 200 and left.json.get("groups", []) == [] and left.headers["ETag"] == 'W/"2"'
+
+
+async def test_if_none_match_on_writes_follows_rfc7232(scim: ScimClient, unique: str) -> None:
+    """RFC 7232 §3.2: `*` fails on a resource that exists; a listed current tag fails; any other passes."""
+    user = await new_user(scim, f"inmw-{unique}")
+    path = f"/Users/{user['id']}"
+    body = {"schemas": [USER], "userName": f"inmw-{unique}", "title": "Boss"}
+    assert_precondition_failed(await scim.put(path, body, headers={"If-None-Match": "*"}))
+    assert_precondition_failed(
+        await scim.patch(path, replace("title", "Boss"), headers={"If-None-Match": "*"})
+    )
+    assert_precondition_failed(
+        await scim.patch(path, replace("title", "Boss"), headers={"If-None-Match": 'W/"1"'})
+    )
+    assert_precondition_failed(await scim.delete(path, headers={"If-None-Match": "*"}))
+    unchanged = await scim.get(path)
+    assert unchanged.json["title"] == "Clerk" and unchanged.headers["ETag"] == 'W/"1"'
+
+    stale = await scim.put(path, body, headers={"If-None-Match": 'W/"7"'})
+    assert stale.status == 200 and stale.json["title"] == "Boss" and stale.headers["ETag"] == 'W/"2"'
+    # If-Match is evaluated first: a failing If-Match is a 412 whatever If-None-Match says.
+    both = {"If-Match": 'W/"1"', "If-None-Match": 'W/"9"'}
+    assert_precondition_failed(await scim.patch(path, replace("title", "X"), headers=both))
+    # A write to a resource that does not exist is a 404, not a 412 (RFC 7232 §5).
+    gone = f"/Users/{'0' * 8}-0000-0000-0000-{'0' * 12}"
+    assert (await scim.patch(gone, replace("title", "X"), headers={"If-None-Match": "*"})).status == 404
+
+
+async def test_me_is_501_with_a_reason(scim: ScimClient) -> None:
+    me = await scim.get("/Me")
+    assert me.status == 501 and me.headers["Content-Type"].startswith("application/scim+json")
+    assert me.json["schemas"] == [ERROR] and me.json["status"] == "501"
+    assert "provisioning token" in me.json["detail"] and "not a user" in me.json["detail"]

@@ -2,8 +2,8 @@
 
 It discovers the server from /ServiceProviderConfig, /ResourceTypes and /Schemas, then creates, reads,
 queries, replaces, patches and deletes Users and Groups attribute by attribute. The test fails on any
-ERROR, CRITICAL or DEVIATION verdict. Two verdicts are re-judged here, narrowly, because the checker is
-wrong about them (see `_checker_misreads_read_only_display`); everything else must pass as reported.
+ERROR, CRITICAL or DEVIATION verdict, every verdict as the checker reports it: Group members read back as
+sent (README "Group members read back as sent"), so its member comparisons need no re-judging.
 """
 
 from __future__ import annotations
@@ -34,33 +34,9 @@ def _dump(value: Any) -> Any:
     return value.model_dump() if hasattr(value, "model_dump") else value
 
 
-def _checker_misreads_read_only_display(result: CheckResult) -> bool:
-    """True only for a Group `members` add/replace verdict whose sole difference is `members[].display`.
-
-    The checker PATCHes `members` and then compares the members it sent with the ones returned, field by
-    field. Our /Schemas publishes `members.display` as readOnly: the server derives it from the member
-    (RFC 7643 §8.7.1 defines no client-settable `display` for Group members), so the checker neither sends
-    it nor may expect it absent; RFC 7643 §2.2 lets the service provider assign readOnly values. Any other
-    difference (a missing member, a wrong value, $ref or type) still fails.
-    """
-    data = result.data if isinstance(result.data, dict) else {}
-    if result.resource_type != "Group" or data.get("urn") != "members":
-        return False
-    actual = data.get("modify_actual", data.get("actual"))
-    if "expected" not in data or actual is None:
-        return False
-
-    def without_display(members: Any) -> list[dict[str, Any]]:
-        return [{k: v for k, v in m.items() if k != "display"} for m in _dump(members) or []]
-
-    expected = _dump(data["expected"])
-    sent_display = any(m.get("display") for m in expected or [])
-    return not sent_display and without_display(expected) == without_display(actual)
-
-
 async def test_scim2_tester_finds_no_failure(scim: ScimClient) -> None:
     results = await asyncio.to_thread(_run_checker, scim.base, scim.auth)
-    failures = [r for r in results if r.status in FAILING and not _checker_misreads_read_only_display(r)]
+    failures = [r for r in results if r.status in FAILING]
     assert not failures, "\n".join(
         f"{r.status.name} {r.resource_type} {r.title}: {r.reason}" for r in failures
     )

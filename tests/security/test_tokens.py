@@ -73,6 +73,8 @@ class _FakeConn:
             "workspace_id": "w",
             "portal": "store",
             "custom_schemas": [],
+            "scim_profile": "auto",
+            "detected_idp": None,
             "expires_in": None,
         }
 

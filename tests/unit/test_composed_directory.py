@@ -109,6 +109,9 @@ class FakeTenants:
             self.connections[connection_id], custom_schemas=tuple(schemas)
         )
 
+    async def set_profile(self, connection_id: uuid.UUID, profile: str) -> None:
+        self.connections[connection_id] = replace(self.connections[connection_id], profile=profile)
+
 
 class FakeListing:
     async def users(self, connection_id: uuid.UUID) -> list[UserSummary]:

@@ -239,3 +239,9 @@ def test_bad_patch_paths_are_invalid_path(text: str) -> None:
     with pytest.raises(InvalidPath) as info:
         parse_patch_path(text)
     assert info.value.scim_type == "invalidPath"
+
+
+def test_an_escaped_lone_surrogate_is_an_invalid_filter() -> None:
+    with pytest.raises(InvalidFilter):
+        parse_filter('title eq "\\ud800"')
+    assert parse_filter('title eq "\\ud83d\\ude00"') is not None  # a proper pair is text

@@ -207,9 +207,16 @@ def test_entra_create_group_with_non_urn_schema_and_meta() -> None:
     }
 
 
-def test_group_members_keep_only_value() -> None:
+def test_group_members_keep_what_the_client_sent_but_ref() -> None:
     doc = normalize_resource(load("okta-1.8-aiw-put-group.json"), GROUP_RESOURCE)
-    assert doc["members"] == [{"value": "23a35c27-23d3-4c03-b4c5-6443c09e7173"}]
+    assert doc["members"] == [
+        {"value": "23a35c27-23d3-4c03-b4c5-6443c09e7173", "display": "test.user@okta.local"}
+    ]
+    typed = normalize_resource(
+        {"displayName": "g", "members": [{"value": "a", "type": "User", "$ref": "https://x/Users/a"}]},
+        GROUP_RESOURCE,
+    )
+    assert typed["members"] == [{"value": "a", "type": "User"}]
 
 
 def test_group_members_accept_null_ref_bare_strings_and_dedupe() -> None:
@@ -222,7 +229,7 @@ def test_group_members_accept_null_ref_bare_strings_and_dedupe() -> None:
         ],
     }
     doc = normalize_resource(body, GROUP_RESOURCE)
-    assert doc["members"] == [{"value": "a"}, {"value": "string id 1"}]
+    assert doc["members"] == [{"value": "a", "display": "A"}, {"value": "string id 1"}]
 
 
 def test_group_member_without_value_is_invalid() -> None:

@@ -479,6 +479,21 @@ def test_no_path_add_with_members_and_rename() -> None:
     assert result.doc["displayName"] == "N"
 
 
+def test_member_refs_keep_display_and_type_as_sent() -> None:
+    [change] = patch_group(load("okta-1.8-membership-replace.json")).member_changes
+    assert isinstance(change, ReplaceMembers)
+    assert [(r.value, r.display, r.type) for r in change.refs] == [
+        ("23a35c27-23d3-4c03-b4c5-6443c09e7173", "test.user@okta.local", None),
+        ("89bb1940-b905-4575-9e7f-6f887cfb368e", "test.user@okta.local", None),
+    ]
+    [entra] = patch_group(load("entra-2.8-add-members.json")).member_changes
+    assert isinstance(entra, AddMembers)
+    assert [(r.value, r.display, r.type) for r in entra.refs] == [("f648f8d5ea4e4cd38e9c", None, None)]
+    body = ops({"op": "add", "path": "members", "value": [{"value": "a", "Display": "A", "TYPE": "User"}]})
+    [typed] = patch_group(body).member_changes
+    assert isinstance(typed, AddMembers) and typed.refs[0].display == "A" and typed.refs[0].type == "User"
+
+
 def test_entra_add_members_with_null_ref() -> None:
     assert patch_group(load("entra-2.8-add-members.json")).member_changes == [
         AddMembers(("f648f8d5ea4e4cd38e9c",))

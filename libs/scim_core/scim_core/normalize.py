@@ -29,7 +29,7 @@ from scim_core.schema.resources import COMMON_ATTRIBUTES
 # member as a plain string (idp-clients §2.11). Both carry a `value` sub-attribute.
 _BARE_ID_ATTRIBUTES = frozenset({"manager", "members"})
 
-# Group members are stored as ids only; `display`, `type` and `$ref` are derived on output.
+# Group members keep the `value`, `display` and `type` the client sent; `$ref` is derived on output.
 _MEMBERS = "members"
 
 # Clients may echo these back (Okta's GET->PUT does, idp-clients §1.6) but the server owns them.
@@ -104,17 +104,21 @@ def normalize_value(attr: Attribute, raw: Any, *, where: str) -> Any:
     if attr.multi_valued:
         items = raw if isinstance(raw, list) else [raw]
         values: list[Any] = []
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for item in items:
             value = normalize_element(attr, item, where=where)
             if value is None:
                 continue
             # RFC 7643 §2.4 forbids duplicate values; a JSON fingerprint keeps this linear for the
-            # thousand-member groups Okta pushes (checklist 8).
-            fingerprint = json.dumps(value, sort_keys=True)
-            if fingerprint not in seen:
-                seen.add(fingerprint)
-                values.append(value)
+            # thousand-member groups Okta pushes (checklist 8). A member is one per id: a repeat keeps
+            # the first one's place and the last one's display and type, as a PATCH add does.
+            fingerprint = value["value"] if attr.name == _MEMBERS else json.dumps(value, sort_keys=True)
+            if fingerprint in seen:
+                if attr.name == _MEMBERS:
+                    values[seen[fingerprint]] = value
+                continue
+            seen[fingerprint] = len(values)
+            values.append(value)
         _one_primary(values)
         return values or None
     if isinstance(raw, list):
@@ -168,7 +172,7 @@ def _complex(attr: Attribute, raw: Any, where: str) -> dict[str, Any] | None:
         out: dict[str, Any] = {}
         for key, value in raw.items():
             sub = attr.sub(key)
-            if sub is None or sub.mutability in _NOT_STORED or (is_members and sub.name != "value"):
+            if sub is None or sub.mutability in _NOT_STORED or (is_members and sub.name == "$ref"):
                 continue
             coerced = normalize_value(sub, value, where=f"{where}.{sub.name}")
             if coerced is not None:

@@ -159,10 +159,21 @@ def web_app(
 
 
 async def serve_web(
-    runtime: Runtime, app: web.Application, host: str, port: int, *, linger_s: float = 0.5
+    runtime: Runtime,
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    linger_s: float = 0.5,
+    runner_class: type[web.AppRunner] = web.AppRunner,
+    **handler_options: Any,
 ) -> int:
-    """Listen on (host, port) until the runtime closes; returns the bound port (a port of 0 asks the OS)."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=runtime.grace_s)
+    """Listen on (host, port) until the runtime closes; returns the bound port (a port of 0 asks the OS).
+
+    `runner_class` and `handler_options` (aiohttp's RequestHandler settings such as `max_line_size`) let a
+    service choose how connections are parsed and how unparseable requests are answered.
+    """
+    runner = runner_class(app, access_log=None, shutdown_timeout=runtime.grace_s, **handler_options)
     await runner.setup()
     runtime.on_close(runner.cleanup)
     site = web.TCPSite(runner, host, port, reuse_address=True)

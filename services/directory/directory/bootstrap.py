@@ -25,7 +25,7 @@ from suite_common.pg import create_pool
 from suite_common.service import Runtime, serving
 
 from directory.adapters.postgres.secrets import shared_secret
-from directory.adapters.postgres.tenants import pooled_token_lookup
+from directory.adapters.postgres.tenants import pooled_idp_recorder, pooled_token_lookup
 from directory.adapters.postgres.unit_of_work import PostgresUnitsOfWork
 from directory.config import Settings
 from directory.domain.cursors import CursorCodec
@@ -110,7 +110,7 @@ async def postgres_parts(runtime: Runtime, s: Settings, registry: CollectorRegis
     runtime.spawn(sample_every(5.0, outbox_metrics.sample, runtime.stop))
     return DirectoryParts(
         resources=ResourceService(pool, write_members_inline_max=s.write_members_inline_max),
-        authenticator=Authenticator(pooled_token_lookup(pool), credentials),
+        authenticator=Authenticator(pooled_token_lookup(pool), credentials, pooled_idp_recorder(pool)),
         admin=AdminService(PostgresUnitsOfWork(pool), s.public_base_url),
         lister=await cursor_lister(pool, s),
         checks={"database": pool_check(pool)},

@@ -15,6 +15,8 @@ class Settings:
     directory_addr: str
     public_base_url: str
     max_body_bytes: int
+    max_request_line_bytes: int
+    max_header_bytes: int
     max_results: int
     default_count: int
     bulk_max_operations: int
@@ -35,6 +37,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # Empty: derive the base URL from the request's Host (and X-Forwarded-Proto) header.
         public_base_url=env_str(env, "SCIM_PUBLIC_BASE_URL", "").rstrip("/"),
         max_body_bytes=env_int(env, "EDGE_MAX_BODY_BYTES", 2 * 1024 * 1024),
+        max_request_line_bytes=env_int(env, "EDGE_MAX_REQUEST_LINE_BYTES", 64 * 1024),
+        max_header_bytes=env_int(env, "EDGE_MAX_HEADER_BYTES", 32 * 1024),
         max_results=env_int(env, "SCIM_MAX_RESULTS", 1000),
         default_count=env_int(env, "SCIM_DEFAULT_COUNT", 100),
         bulk_max_operations=env_int(env, "SCIM_BULK_MAX_OPERATIONS", 1000),

@@ -74,7 +74,7 @@ def scim_enable(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
     behaviour = _set_behaviour_if_asked(c, a, ws_id)
     mode = dry_run.apply(c, a, ws_id)
     creds = c.directory.EnableScim(
-        admin_pb2.EnableScimRequest(workspace=ws_id, portal=a.portal), metadata=c.md
+        admin_pb2.EnableScimRequest(workspace=ws_id, portal=a.portal, profile=a.profile or ""), metadata=c.md
     )
     return {
         "base_url": creds.base_url,
@@ -84,19 +84,32 @@ def scim_enable(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
         "connection_id": creds.connection.id,
         "behaviour": behaviour_dict(behaviour),
         "dry_run": mode,
+        **profile_dict(creds.connection),
     }
+
+
+def profile_dict(conn: admin_pb2.Connection) -> dict[str, Any]:
+    """The connection's compatibility profile and the IdP last recognised in its requests (or null)."""
+    return {"profile": conn.profile, "detected_idp": conn.detected_idp or None}
 
 
 def scim_configure(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
     ws_id = c.workspace_id(a.workspace)
     behaviour = _set_behaviour_if_asked(c, a, ws_id)
     mode = dry_run.apply(c, a, ws_id)
-    return {
+    out = {
         "workspace_id": ws_id,
         "portal": a.portal,
         "behaviour": behaviour_dict(behaviour),
         "dry_run": mode,
     }
+    if a.profile is not None:
+        conn = c.directory.SetScimProfile(
+            admin_pb2.SetScimProfileRequest(workspace=ws_id, portal=a.portal, profile=a.profile),
+            metadata=c.md,
+        )
+        out.update(profile_dict(conn))
+    return out
 
 
 def scim_disable(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
@@ -137,6 +150,7 @@ def scim_status(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
                 "base_url": conn.base_url,
                 "active_tokens": conn.active_tokens,
                 "behaviour": behaviour_dict(b),
+                **profile_dict(conn),
             }
         )
     return {"connections": out}

@@ -60,7 +60,7 @@ def _scim(top: Any) -> None:
     s = top.add_parser("scim", help="SCIM connections").add_subparsers(dest="cmd", required=True)
     for name, fn, text in (
         ("enable", cmd.scim_enable, "enable SCIM on a portal: prints Base URL and token (shown once)"),
-        ("configure", cmd.scim_configure, "change a portal's provisioning behaviour"),
+        ("configure", cmd.scim_configure, "change a portal's provisioning behaviour or profile"),
     ):
         sp = _leaf(s, name, fn, text)
         _ws(sp, portal=True)
@@ -78,6 +78,11 @@ def _scim(top: Any) -> None:
             type=parse_duration,
             metavar="DURATION",
             help="dashboard: how long after first provisioning group changes still set the role (default 5m)",
+        )
+        sp.add_argument(
+            "--profile",
+            choices=["auto", "okta", "entra", "generic"],
+            help="IdP compatibility profile; auto (the default) recognises the IdP from its requests",
         )
         dry_run.add_options(sp)
     _ws(_leaf(s, "disable", cmd.scim_disable, "disable SCIM: every token stops at once"), portal=True)

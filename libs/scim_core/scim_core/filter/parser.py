@@ -120,6 +120,11 @@ def _value(token: Token) -> Value:
         except ValueError as exc:
             raise InvalidFilter(f"invalid string literal {text} in filter") from exc
         assert isinstance(decoded, str)
+        if not decoded.isascii():
+            try:
+                decoded.encode()  # an escaped lone surrogate ("\ud800") decodes but is no text to compare
+            except UnicodeEncodeError as exc:
+                raise InvalidFilter(f"string literal {text} in filter is not valid Unicode") from exc
         return decoded
     keyword = text.lower()
     if keyword in ("true", "false"):

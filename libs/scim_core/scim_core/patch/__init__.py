@@ -9,6 +9,7 @@ from scim_core.patch.apply import apply_patch
 from scim_core.patch.model import (
     AddMembers,
     MemberChange,
+    MemberRef,
     PatchOperation,
     PatchResult,
     RemoveAllMembers,
@@ -20,6 +21,7 @@ from scim_core.patch.request import parse_patch_request
 __all__ = [
     "AddMembers",
     "MemberChange",
+    "MemberRef",
     "PatchOperation",
     "PatchResult",
     "RemoveAllMembers",

@@ -23,6 +23,7 @@ from scim_core.patch.keys import get_ci
 from scim_core.patch.model import (
     AddMembers,
     MemberChange,
+    MemberRef,
     OpName,
     RemoveAllMembers,
     RemoveMembers,
@@ -42,10 +43,11 @@ def member_change(
             raise InvalidPath(f"a members value filter is only supported with remove, not {op}")
         return RemoveMembers(_filter_ids(value_filter))
     if op == "replace":
-        return ReplaceMembers(member_ids(value))
+        refs = member_refs(value)
+        return ReplaceMembers(tuple(r.value for r in refs), refs)
     if op == "add":
-        ids = member_ids(value)
-        return AddMembers(ids) if ids else None
+        refs = member_refs(value)
+        return AddMembers(tuple(r.value for r in refs), refs) if refs else None
     if value is None:
         return RemoveAllMembers()
     ids = member_ids(value)
@@ -53,22 +55,35 @@ def member_change(
 
 
 def member_ids(value: Any) -> tuple[str, ...]:
-    """Member ids from `[{"value": id, ...}]`, a single object, or a bare id string.
+    """Member ids from `[{"value": id, ...}]`, a single object, or a bare id string."""
+    return tuple(r.value for r in member_refs(value))
+
+
+def member_refs(value: Any) -> tuple[MemberRef, ...]:
+    """Members from `[{"value": id, ...}]`, a single object, or a bare id string.
 
     The bare string is the "garbage" form Microsoft's Postman suite sends (`"value": "string id 1"`,
-    idp-clients §2.11). `display`, `type` and a null `$ref` are ignored. Order is kept, duplicates
-    are dropped.
+    idp-clients §2.11). `display` and `type` are kept as sent (a non-string one counts as absent);
+    `$ref`, null or not, is derived on output and so ignored. Order is kept; a duplicate keeps the
+    first one's place and the last one's `display` and `type`.
     """
     items = value if isinstance(value, list) else [value]
-    ids: dict[str, None] = {}
+    refs: dict[str, MemberRef] = {}
     for item in items:
         if item is None:
             continue
         raw = get_ci(item, "value") if isinstance(item, dict) else item
         if isinstance(raw, bool) or not isinstance(raw, str | int) or str(raw) == "":
             raise InvalidValue("every member needs a non-empty string value")
-        ids[str(raw)] = None
-    return tuple(ids)
+        display = get_ci(item, "display") if isinstance(item, dict) else None
+        kind = get_ci(item, "type") if isinstance(item, dict) else None
+        ref = MemberRef(
+            str(raw),
+            display if isinstance(display, str) and display else None,
+            kind if isinstance(kind, str) and kind else None,
+        )
+        refs[ref.value] = ref
+    return tuple(refs.values())
 
 
 def _filter_ids(expr: Expr) -> tuple[str, ...]:

@@ -25,10 +25,28 @@ class PatchOperation:
 
 
 @dataclass(frozen=True)
+class MemberRef:
+    """A member as the client sent it: `value`, and the `display` and `type` only if it gave them.
+
+    Kept verbatim so the member reads back exactly as sent (checkers compare it after a PATCH);
+    `$ref` is derived from `value` and `type` on output.
+    """
+
+    value: str
+    display: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True)
 class AddMembers:
-    """Union these ids into the group; ids already present are a no-op (checklist 52)."""
+    """Union these ids into the group; ids already present are a no-op (checklist 52).
+
+    `refs` carries what the client sent with each id; it does not take part in equality, which is
+    about the membership delta.
+    """
 
     ids: tuple[str, ...]
+    refs: tuple[MemberRef, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,7 @@ class ReplaceMembers:
     """Set the membership to exactly these ids; `()` clears it (checklist 56)."""
 
     ids: tuple[str, ...]
+    refs: tuple[MemberRef, ...] = field(default=(), compare=False)
 
 
 MemberChange = AddMembers | RemoveMembers | RemoveAllMembers | ReplaceMembers

@@ -122,9 +122,9 @@ GROUP_SCHEMA = Schema(
             sub_attributes=(
                 A("value", mutability="immutable"),
                 A("$ref", "reference", mutability="immutable", reference_types=("User", "Group")),
-                # RFC 7643 §8.7.1 defines no members.display; ours is derived from the member resource
-                # (its displayName, else userName), so it is published as readOnly.
-                A("display", mutability="readOnly"),
+                # RFC 7643 §8.7.1 defines no members.display, but Okta sends one; it is stored as the
+                # client sent it and returned only when it was given (README, "Member display").
+                A("display"),
                 A("type", mutability="immutable", canonical_values=("User", "Group")),
             ),
         ),

@@ -26,6 +26,9 @@ class Connection:
     created_at: datetime
     active_tokens: int
     custom_schemas: tuple[dict[str, Any], ...] = ()
+    # The IdP compatibility profile (directory.domain.profiles) and the IdP last recognised, if any.
+    profile: str = "auto"
+    detected_idp: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ The edge adds `meta.location` and member/group `$ref`s, since only it knows the 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,27 @@ def _iso(ts: datetime) -> str:
 
 def etag(version: int) -> str:
     return f'W/"{version}"'
+
+
+# User versions at or above this bit are derived from membership stamps; plain versions stay below it.
+_WITH_GROUPS = 1 << 62
+
+
+def user_version(row: Any) -> int:
+    """The number in a User's ETag (RFC 7644 §3.14): it changes whenever the representation does,
+    `groups` included.
+
+    A user in no group has its row version. Otherwise the number is a digest of the user's stamp and the
+    count, sum and maximum of its membership stamps (users.COLUMNS), tagged with bit 62 so it never equals
+    a plain version: an update, a group joined or left, or a group renamed all change it, while a
+    membership change writes only membership rows. If-Match compares the same number, in the write's
+    transaction.
+    """
+    count, total, top = row["membership_stamp"]
+    if not count:
+        return int(row["version"])
+    digest = hashlib.blake2b(f"{row['stamp']}:{count}:{total}:{top}".encode(), digest_size=8).digest()
+    return _WITH_GROUPS | (int.from_bytes(digest, "big") & (_WITH_GROUPS - 1))
 
 
 def _schemas(doc: dict[str, Any], core: str) -> list[str]:
@@ -38,7 +60,7 @@ def user_representation(row: Any, groups: list[dict[str, str]] | None = None) ->
         "resourceType": "User",
         "created": _iso(row["created_at"]),
         "lastModified": _iso(row["last_modified"]),
-        "version": etag(row["version"]),
+        "version": etag(user_version(row)),
     }
     return out
 

@@ -18,6 +18,9 @@ class ConnectionContext:
     workspace_id: str
     portal: str
     custom_schemas: tuple[dict[str, object], ...]
+    # Compatibility profile (directory.domain.profiles): what the admin pinned, and the IdP last seen.
+    profile: str = "auto"
+    detected_idp: str | None = None
 
 
 def new_token() -> str:

@@ -36,6 +36,8 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
             base_url=self.service.base_url(c.id),
             created_at=c.created_at.isoformat(),
             active_tokens=c.active_tokens,
+            profile=c.profile,
+            detected_idp=c.detected_idp or "",
         )
 
     def _credentials(self, creds: Credentials) -> admin_pb2.ScimCredentials:
@@ -78,7 +80,19 @@ class AdminServicer(admin_pb2_grpc.DirectoryAdminServicer):
         self, request: admin_pb2.EnableScimRequest, context: Context
     ) -> admin_pb2.ScimCredentials:
         async def call() -> admin_pb2.ScimCredentials:
-            return self._credentials(await self.service.enable(request.workspace, request.portal))
+            return self._credentials(
+                await self.service.enable(request.workspace, request.portal, request.profile)
+            )
+
+        return await self._run(context, call)
+
+    async def SetScimProfile(
+        self, request: admin_pb2.SetScimProfileRequest, context: Context
+    ) -> admin_pb2.Connection:
+        async def call() -> admin_pb2.Connection:
+            return self._connection(
+                await self.service.set_profile(request.workspace, request.portal, request.profile)
+            )
 
         return await self._run(context, call)
 

@@ -13,6 +13,7 @@ from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
 from suite_common import jsonutil
 from suite_common.logs import bind
 
+from directory.domain.profiles import ENTRA, effective_profile, recognised
 from directory.domain.tenancy import ConnectionContext
 from directory.entrypoints.grpc_status import DATA_API
 from directory.service_layer.authentication import Authenticator
@@ -63,10 +64,18 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self.lister = lister  # None: RFC 9865 cursors are not offered
 
     async def _authenticate(self, context: Context, connection_id: str) -> ConnectionContext:
-        header = dict(context.invocation_metadata() or ()).get("authorization", "")
-        ctx = await self.authenticator.connection(str(header), connection_id)
-        bind(workspace=ctx.workspace_id, portal=ctx.portal, connection_id=ctx.connection_id)
+        metadata = dict(context.invocation_metadata() or ())
+        ctx = await self.authenticator.connection(str(metadata.get("authorization", "")), connection_id)
+        client = recognised(str(metadata.get("x-scim-client", "")))
+        bind(workspace=ctx.workspace_id, portal=ctx.portal, connection_id=ctx.connection_id, idp=client or "")
+        await self.authenticator.note_client(ctx, client)
         return ctx
+
+    @staticmethod
+    def _profile(context: Context, ctx: ConnectionContext) -> str:
+        """The compatibility profile this request is answered with (README "Profiles")."""
+        client = recognised(str(dict(context.invocation_metadata() or ()).get("x-scim-client", "")))
+        return effective_profile(ctx.profile, client, ctx.detected_idp)
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
         return await DATA_API.run(context, call)
@@ -99,7 +108,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 _projection(request.projection),
             )
             return directory_pb2.ResourceResponse(
-                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+                resource_json=jsonutil.dumps(stored.resource),
+                version=stored.version,
+                profile=self._profile(context, ctx),
             )
 
         return await self._run(context, call)
@@ -113,7 +124,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 ctx, _kind(request.resource_type), request.id, _projection(request.projection)
             )
             return directory_pb2.ResourceResponse(
-                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+                resource_json=jsonutil.dumps(stored.resource),
+                version=stored.version,
+                profile=self._profile(context, ctx),
             )
 
         return await self._run(context, call)
@@ -134,7 +147,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 _projection(request.projection),
             )
             return directory_pb2.ResourceResponse(
-                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+                resource_json=jsonutil.dumps(stored.resource),
+                version=stored.version,
+                profile=self._profile(context, ctx),
             )
 
         return await self._run(context, call)
@@ -145,6 +160,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         async def call() -> directory_pb2.ResourceResponse:
             ctx = await self._authenticate(context, request.connection_id)
             expected = request.expected_version if request.HasField("expected_version") else None
+            profile = self._profile(context, ctx)
+            projection = _projection(request.projection)
+            if profile == ENTRA and not (projection.attributes or projection.excluded):
+                # Answered with 204: neither members nor groups are read for a body nobody gets.
+                projection = Projection(attributes=("id",))
             stored = await self.service.patch(
                 ctx,
                 _kind(request.resource_type),
@@ -152,10 +172,10 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 _body(request.patch_json),
                 expected,
                 RequestInfo(request.request_id, "PATCH"),
-                _projection(request.projection),
+                projection,
             )
             return directory_pb2.ResourceResponse(
-                resource_json=jsonutil.dumps(stored.resource), version=stored.version
+                resource_json=jsonutil.dumps(stored.resource), version=stored.version, profile=profile
             )
 
         return await self._run(context, call)
@@ -182,8 +202,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> directory_pb2.ListResourcesResponse:
         async def call() -> directory_pb2.ListResourcesResponse:
             ctx = await self._authenticate(context, request.connection_id)
+            profile = self._profile(context, ctx)
             if request.use_cursor:
-                return await self._list_by_cursor(ctx, request)
+                reply = await self._list_by_cursor(ctx, request)
+                reply.profile = profile
+                return reply
             start = max(request.start_index, 1)
             listing = await self.service.list(
                 ctx,
@@ -199,6 +222,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 resources_json=[jsonutil.dumps(r) for r in listing.resources],
                 total_results=listing.total,
                 start_index=start,
+                profile=profile,
             )
 
         return await self._run(context, call)

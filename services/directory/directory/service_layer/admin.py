@@ -15,6 +15,7 @@ from directory.domain.admin import (
     UserSummary,
     Workspace,
 )
+from directory.domain.profiles import PROFILES
 from directory.domain.tenancy import new_token
 from directory.errors import AlreadyExists, InvalidRequest, NotFound
 from directory.service_layer.unit_of_work import AdminUnitsOfWork
@@ -66,16 +67,35 @@ class AdminService:
             raise NotFound(f"SCIM is not enabled for {portal} in {ws.name!r}")
         return found
 
-    async def enable(self, workspace: str, portal: str) -> Credentials:
-        """Enable SCIM and issue a token; earlier tokens stay valid (use rotate to retire them)."""
+    @staticmethod
+    def _profile(profile: str) -> str:
+        if profile not in PROFILES:
+            raise InvalidRequest(f"profile must be one of {', '.join(PROFILES)}")
+        return profile
+
+    async def enable(self, workspace: str, portal: str, profile: str = "") -> Credentials:
+        """Enable SCIM and issue a token; earlier tokens stay valid (use rotate to retire them).
+
+        `profile` pins the compatibility profile; empty keeps the connection's (`auto` when new)."""
         ws = await self.workspace(workspace)
+        chosen = self._profile(profile) if profile else None
         token = new_token()
         async with self.units(transactional=True) as uow:
             connection_id = await uow.tenants.upsert_connection(ws.id, self._portal(portal))
+            if chosen is not None:
+                await uow.tenants.set_profile(connection_id, chosen)
             await uow.tenants.add_token(connection_id, token)
             full = await uow.tenants.find_connection(ws.id, portal)
         assert full is not None
         return Credentials(full, token)
+
+    async def set_profile(self, workspace: str, portal: str, profile: str) -> Connection:
+        """Pin the connection's compatibility profile, or return it to `auto`; takes effect at once."""
+        chosen = self._profile(profile)
+        found = await self.connection(workspace, portal)
+        async with self.units(transactional=True) as uow:
+            await uow.tenants.set_profile(found.id, chosen)
+        return await self.connection(workspace, portal)
 
     async def disable(self, workspace: str, portal: str) -> Connection:
         """Cut access at once. Tokens are revoked too, so enabling again issues a fresh token and an old,

@@ -1,7 +1,12 @@
-"""Which SCIM connection a bearer token opens: the per-replica cache first, the database otherwise."""
+"""Which SCIM connection a bearer token opens: the per-replica cache first, the database otherwise.
+
+It also keeps the connection's record of which identity provider calls it (README "Profiles"): the edge
+names the IdP it recognised, and a change is written once, never once per request.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from scim_core import errors
@@ -11,12 +16,40 @@ from directory.service_layer.credentials_cache import CredentialsCache
 
 # A live token's connection and the seconds the token has left (None: no end), by the token's SHA-256.
 TokenLookup = Callable[[bytes], Awaitable[tuple[ConnectionContext, float | None] | None]]
+# Store the IdP recognised on a connection (connection id, idp); True when it changed what was stored.
+IdpRecorder = Callable[[str, str], Awaitable[bool]]
+
+log = logging.getLogger(__name__)
 
 
 class Authenticator:
-    def __init__(self, lookup: TokenLookup, cache: CredentialsCache | None = None) -> None:
+    def __init__(
+        self,
+        lookup: TokenLookup,
+        cache: CredentialsCache | None = None,
+        record_idp: IdpRecorder | None = None,
+    ) -> None:
         self.lookup = lookup
         self.cache = cache
+        self.record_idp = record_idp
+        # The IdP this replica last recorded per connection: a change is written once, not once per
+        # request while the credentials caches catch up with it.
+        self._recorded: dict[str, str] = {}
+
+    async def note_client(self, ctx: ConnectionContext, client: str | None) -> None:
+        """Record the IdP the edge recognised on the connection, only when it differs from what is stored."""
+        if self.record_idp is None or client is None or client == ctx.detected_idp:
+            return
+        if self._recorded.get(ctx.connection_id) == client:
+            return
+        if len(self._recorded) >= 10_000:
+            self._recorded.clear()
+        self._recorded[ctx.connection_id] = client
+        if await self.record_idp(ctx.connection_id, client):
+            log.info("identity provider recognised", extra={"idp": client, "previous": ctx.detected_idp})
+        if self.cache:
+            # The connections trigger's NOTIFY clears every replica's cache; this one need not wait for it.
+            self.cache.invalidate()
 
     async def connection(self, authorization: str, connection_id: str) -> ConnectionContext:
         """The connection `authorization` opens, which must be `connection_id` (RFC 7644 §2 leaves the

@@ -17,6 +17,7 @@ from scim_core.normalize import normalize_resource
 from scim_core.patch import (
     AddMembers,
     MemberChange,
+    MemberRef,
     RemoveAllMembers,
     RemoveMembers,
     ReplaceMembers,
@@ -32,7 +33,7 @@ from directory.adapters.postgres import users as users_repo
 from directory.adapters.postgres.rows import Conn
 from directory.adapters.postgres.search import search
 from directory.domain.events import ResourceChanged
-from directory.domain.representation import group_representation, user_representation
+from directory.domain.representation import group_representation, user_representation, user_version
 from directory.domain.tenancy import ConnectionContext
 from directory.service_layer.unit_of_work import transaction
 
@@ -116,10 +117,12 @@ def _changed(new: dict[str, Any], current: dict[str, Any]) -> bool:
     return content(new) != content(current)
 
 
-def _check_version(row: asyncpg.Record, expected: int | None) -> None:
-    if expected is not None and row["version"] != expected:
+def _check_version(kind: str, row: asyncpg.Record, expected: int | None) -> None:
+    """If-Match (RFC 7644 §3.14) against the version the resource's ETag carries."""
+    current = user_version(row) if kind == ResourceKind.USER else row["version"]
+    if expected is not None and current != expected:
         raise errors.PreconditionFailed(
-            f'resource version is W/"{row["version"]}", If-Match asked for W/"{expected}"'
+            f'resource version is W/"{current}", If-Match asked for W/"{expected}"'
         )
 
 
@@ -138,7 +141,9 @@ class ResourceService:
                 row = await users_repo.get(conn, ctx.connection_id, resource_id)
                 if row is None:
                     raise errors.NotFound(f"User {resource_id} not found")
-                return Stored(user_representation(row, await _groups(conn, row, projection)), row["version"])
+                return Stored(
+                    user_representation(row, await _groups(conn, row, projection)), user_version(row)
+                )
             row = await groups_repo.get(conn, ctx.connection_id, resource_id)
             if row is None:
                 raise errors.NotFound(f"Group {resource_id} not found")
@@ -206,14 +211,13 @@ class ResourceService:
                 state = user_representation(row)
                 await outbox.append(conn, ctx, self._event(ResourceKind.USER, "Created", row, state, info))
                 groups: list[dict[str, str]] | None = [] if projection.with_groups else None
-                return Stored(user_representation(row, groups), row["version"])
-            member_ids = [m["value"] for m in doc.pop("members", [])]
+                return Stored(user_representation(row, groups), user_version(row))
+            refs = _member_refs(doc.pop("members", []))
             row = await groups_repo.insert(conn, ctx.connection_id, doc)
-            added = await groups_repo.add_members(conn, ctx.connection_id, row["id"], member_ids)
+            added = await groups_repo.add_members(conn, ctx.connection_id, row["id"], refs, exact=True)
             state = group_representation(row)
-            await outbox.append(
-                conn, ctx, self._event(ResourceKind.GROUP, "Created", row, state, info, added=added)
-            )
+            event = self._event(ResourceKind.GROUP, "Created", row, state, info, added=added.ids)
+            await outbox.append(conn, ctx, event)
             return Stored(
                 group_representation(
                     row, await _written_members(conn, row, projection, self.write_members_inline_max)
@@ -247,9 +251,9 @@ class ResourceService:
                     else {**doc, "active": current["active"]}
                 ),
             )
-        members = [m["value"] for m in doc.pop("members", [])] if "members" in doc else []
+        refs = _member_refs(doc.pop("members", []))
         # RFC 7644 §3.5.1: PUT replaces the whole resource, membership included (Okta AIW pushes groups so).
-        replace_members: list[MemberChange] = [ReplaceMembers(tuple(members))]
+        replace_members: list[MemberChange] = [ReplaceMembers(tuple(r.value for r in refs), refs)]
         return await self._write_group(
             ctx, resource_id, expected_version, info, projection, lambda _: (doc, replace_members)
         )
@@ -295,13 +299,13 @@ class ResourceService:
                 row = await users_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
                 if row is None:
                     raise errors.NotFound(f"User {resource_id} not found")
-                _check_version(row, expected_version)
+                _check_version(ResourceKind.USER, row, expected_version)
                 await users_repo.delete(conn, row["id"])
             else:
                 row = await groups_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
                 if row is None:
                     raise errors.NotFound(f"Group {resource_id} not found")
-                _check_version(row, expected_version)
+                _check_version(ResourceKind.GROUP, row, expected_version)
                 await groups_repo.delete(conn, row["id"])
             event = ResourceChanged(
                 resource_type=kind,
@@ -352,7 +356,7 @@ class ResourceService:
             row = await users_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
             if row is None:
                 raise errors.NotFound(f"User {resource_id} not found")
-            _check_version(row, expected_version)
+            _check_version(ResourceKind.USER, row, expected_version)
             current = user_representation(row)
             for key in ("id", "meta", "schemas"):
                 current.pop(key, None)
@@ -361,7 +365,7 @@ class ResourceService:
                 row = await users_repo.update(conn, row["id"], doc)
                 event = self._event(ResourceKind.USER, "Updated", row, user_representation(row), info)
                 await outbox.append(conn, ctx, event)
-            return Stored(user_representation(row, await _groups(conn, row, projection)), row["version"])
+            return Stored(user_representation(row, await _groups(conn, row, projection)), user_version(row))
 
     async def _write_group(
         self,
@@ -376,14 +380,14 @@ class ResourceService:
             row = await groups_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
             if row is None:
                 raise errors.NotFound(f"Group {resource_id} not found")
-            _check_version(row, expected_version)
+            _check_version(ResourceKind.GROUP, row, expected_version)
             current = group_representation(row)
             for key in ("id", "meta", "schemas"):
                 current.pop(key, None)
             doc, changes = compute(current)
             doc.pop("members", None)
-            added, removed = await _apply_member_changes(conn, ctx, row["id"], changes)
-            if _changed(doc, current) or added or removed:
+            added, removed, relabelled = await _apply_member_changes(conn, ctx, row["id"], changes)
+            if _changed(doc, current) or added or removed or relabelled:
                 row = await groups_repo.update(conn, row["id"], doc)
                 event = self._event(
                     ResourceKind.GROUP,
@@ -403,15 +407,22 @@ class ResourceService:
             )
 
 
+def _member_refs(members: list[dict[str, Any]]) -> tuple[MemberRef, ...]:
+    """The normalized `members` of a POST or PUT body, as sent (value, display, type)."""
+    return tuple(MemberRef(m["value"], m.get("display"), m.get("type")) for m in members)
+
+
 async def _apply_member_changes(
     conn: Conn, ctx: ConnectionContext, group_id: Any, changes: list[MemberChange]
-) -> tuple[set[str], set[str]]:
-    """Apply membership changes in order; return the net delta.
+) -> tuple[set[str], set[str], bool]:
+    """Apply membership changes in order; return the net delta and whether a kept member's `display`
+    or `type` changed.
 
     An add undone by a later remove in the same request cancels out, and vice versa.
     """
     added: set[str] = set()
     removed: set[str] = set()
+    relabelled = False
 
     def record_add(ids: set[str]) -> None:
         for uid in ids:
@@ -428,13 +439,17 @@ async def _apply_member_changes(
                 removed.add(uid)
 
     for change in changes:
-        if isinstance(change, AddMembers):
-            record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
+        if isinstance(change, AddMembers | ReplaceMembers):
+            if isinstance(change, ReplaceMembers):
+                record_remove(await groups_repo.remove_members_except(conn, group_id, list(change.ids)))
+            refs = change.refs or tuple(MemberRef(i) for i in change.ids)
+            result = await groups_repo.add_members(
+                conn, ctx.connection_id, group_id, refs, exact=isinstance(change, ReplaceMembers)
+            )
+            record_add(result.ids)
+            relabelled = relabelled or result.relabelled
         elif isinstance(change, RemoveMembers):
             record_remove(await groups_repo.remove_members(conn, group_id, change.ids))
         elif isinstance(change, RemoveAllMembers):
             record_remove(await groups_repo.remove_all_members(conn, group_id))
-        elif isinstance(change, ReplaceMembers):
-            record_remove(await groups_repo.remove_members_except(conn, group_id, list(change.ids)))
-            record_add(await groups_repo.add_members(conn, ctx.connection_id, group_id, change.ids))
-    return added, removed
+    return added, removed, relabelled

@@ -50,9 +50,15 @@ class DirectoryClient:
     async def close(self) -> None:
         await self.channel.close(grace=None)
 
-    async def call(self, method: Callable[..., Awaitable[T]], request: Any, authorization: str) -> T:
+    async def call(
+        self, method: Callable[..., Awaitable[T]], request: Any, authorization: str, client: str = ""
+    ) -> T:
+        """One directory call as the caller; `client` names the IdP recognised in the request, if any."""
+        metadata: tuple[tuple[str, str], ...] = (("authorization", authorization),)
+        if client in ("okta", "entra"):
+            metadata += (("x-scim-client", client),)
         try:
-            return await method(request, metadata=(("authorization", authorization),), timeout=self.timeout_s)
+            return await method(request, metadata=metadata, timeout=self.timeout_s)
         except grpc.aio.AioRpcError as exc:
             scim = scim_error_from_rpc(exc)
             if scim is not None:

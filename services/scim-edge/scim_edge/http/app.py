@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from suite_common.health import DependencyHealth
-from suite_common.web import web_app
+from suite_common.web import METRICS, web_app
 
 from scim_edge.adapters.directory_client import DirectoryClient
 from scim_edge.config import Settings
@@ -33,12 +33,13 @@ def build_app(settings: Settings) -> web.Application:
     app = web_app(
         health=DependencyHealth({"directory": directory_serving}),
         route_template=observability.route_template,
-        middlewares=[scim_errors, limiter],
+        middlewares=[observability.recognise_idp, scim_errors, limiter],
         log_fields=observability.log_fields,
         json_response=_scim_json,
         client_max_size=settings.max_body_bytes + 1,
     )
     app[SETTINGS] = settings
+    app[observability.IDP_METRICS] = observability.IdpMetrics(app[METRICS].registry)
 
     async def directory_ctx(app: web.Application) -> AsyncIterator[None]:
         client = DirectoryClient(settings.directory_addr, settings.rpc_timeout_s)

@@ -14,6 +14,12 @@ SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY = web.AppKey("directory", DirectoryClient)
 # Set by the error middleware for every request: the caller's X-Request-Id, or a fresh one.
 REQUEST_ID = web.RequestKey("request_id", str)
+# Set by the observability middleware from headers and URL, refined by handlers that read a body: the IdP
+# recognised in the request (scim_edge.scim.idp), and the profile the directory answered with.
+CLIENT_IDP = web.RequestKey("client_idp", str)
+PROFILE = web.RequestKey("profile", str)
+# Longer credentials are refused at once (still a SCIM 401): gRPC caps a metadata value at 16 KiB.
+MAX_CREDENTIAL_CHARS = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class Call:
     request_id: str
     settings: Settings
     directory: DirectoryClient
+    client_idp: str = "unknown"
 
 
 def call_context(request: web.Request) -> Call:
@@ -31,6 +38,9 @@ def call_context(request: web.Request) -> Call:
     authorization = request.headers.get("Authorization", "").strip()
     if not authorization:
         raise errors.Unauthorized("authentication required: send Authorization: Bearer <token>")
+    if len(authorization) > MAX_CREDENTIAL_CHARS:
+        # No token the directory issues comes near this; gRPC metadata could not carry it anyway.
+        raise errors.Unauthorized("invalid bearer token")
     cid = request.match_info["connection_id"]
     if settings.public_base_url:
         root = settings.public_base_url
@@ -45,4 +55,5 @@ def call_context(request: web.Request) -> Call:
         request_id=request[REQUEST_ID],
         settings=settings,
         directory=request.app[DIRECTORY],
+        client_idp=request.get(CLIENT_IDP, "unknown"),
     )

@@ -31,7 +31,12 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         raise _not_allowed(method, request.path)
     if head == "me":
         call_context(request)
-        raise errors.NotImplementedByUs("/Me is not supported: provisioning clients act for a tenant")
+        # RFC 7644 §3.11 maps /Me to the authenticated subject's User; a connection token authenticates a
+        # provisioning client acting for the whole connection, so there is no such User to name.
+        raise errors.NotImplementedByUs(
+            "/Me is not available: this credential is a provisioning token for a SCIM connection, not a user;"
+            " use /Users/{id}"
+        )
 
     call = call_context(request)
     if head == "serviceproviderconfig" and len(tail) == 1:

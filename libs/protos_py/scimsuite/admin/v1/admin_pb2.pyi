@@ -134,6 +134,8 @@ class Connection(_message.Message):
     BASE_URL_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     ACTIVE_TOKENS_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
+    DETECTED_IDP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     workspace_id: _builtins.str
     portal: _builtins.str
@@ -141,6 +143,10 @@ class Connection(_message.Message):
     base_url: _builtins.str
     created_at: _builtins.str
     active_tokens: _builtins.int
+    profile: _builtins.str
+    """The compatibility profile: `auto` (the default), `okta`, `entra` or `generic`."""
+    detected_idp: _builtins.str
+    """The identity provider last recognised in this connection's requests (`okta`, `entra`), or empty."""
     def __init__(
         self,
         *,
@@ -151,10 +157,12 @@ class Connection(_message.Message):
         base_url: _builtins.str = ...,
         created_at: _builtins.str = ...,
         active_tokens: _builtins.int = ...,
+        profile: _builtins.str = ...,
+        detected_idp: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_tokens", b"active_tokens", "base_url", b"base_url", "created_at", b"created_at", "enabled", b"enabled", "id", b"id", "portal", b"portal", "workspace_id", b"workspace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_tokens", b"active_tokens", "base_url", b"base_url", "created_at", b"created_at", "detected_idp", b"detected_idp", "enabled", b"enabled", "id", b"id", "portal", b"portal", "profile", b"profile", "workspace_id", b"workspace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -166,21 +174,51 @@ class EnableScimRequest(_message.Message):
 
     WORKSPACE_FIELD_NUMBER: _builtins.int
     PORTAL_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
     workspace: _builtins.str
     portal: _builtins.str
+    profile: _builtins.str
+    """Empty keeps the connection's profile (`auto` for a new one)."""
     def __init__(
         self,
         *,
         workspace: _builtins.str = ...,
         portal: _builtins.str = ...,
+        profile: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["portal", b"portal", "workspace", b"workspace"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["portal", b"portal", "profile", b"profile", "workspace", b"workspace"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EnableScimRequest: _TypeAlias = EnableScimRequest  # noqa: Y015
+
+@_typing.final
+class SetScimProfileRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
+    workspace: _builtins.str
+    portal: _builtins.str
+    profile: _builtins.str
+    """`auto`, `okta`, `entra` or `generic`."""
+    def __init__(
+        self,
+        *,
+        workspace: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        profile: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["portal", b"portal", "profile", b"profile", "workspace", b"workspace"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetScimProfileRequest: _TypeAlias = SetScimProfileRequest  # noqa: Y015
 
 @_typing.final
 class ScimCredentials(_message.Message):

@@ -59,6 +59,11 @@ class DirectoryAdminStub:
                 request_serializer=scimsuite_dot_admin_dot_v1_dot_admin__pb2.DisableScimRequest.SerializeToString,
                 response_deserializer=scimsuite_dot_admin_dot_v1_dot_admin__pb2.Connection.FromString,
                 _registered_method=True)
+        self.SetScimProfile = channel.unary_unary(
+                '/scimsuite.admin.v1.DirectoryAdmin/SetScimProfile',
+                request_serializer=scimsuite_dot_admin_dot_v1_dot_admin__pb2.SetScimProfileRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_admin_dot_v1_dot_admin__pb2.Connection.FromString,
+                _registered_method=True)
         self.RotateToken = channel.unary_unary(
                 '/scimsuite.admin.v1.DirectoryAdmin/RotateToken',
                 request_serializer=scimsuite_dot_admin_dot_v1_dot_admin__pb2.RotateTokenRequest.SerializeToString,
@@ -124,6 +129,12 @@ class DirectoryAdminServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DisableScim(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetScimProfile(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -197,6 +208,11 @@ def add_DirectoryAdminServicer_to_server(servicer, server):
             'DisableScim': grpc.unary_unary_rpc_method_handler(
                     servicer.DisableScim,
                     request_deserializer=scimsuite_dot_admin_dot_v1_dot_admin__pb2.DisableScimRequest.FromString,
+                    response_serializer=scimsuite_dot_admin_dot_v1_dot_admin__pb2.Connection.SerializeToString,
+            ),
+            'SetScimProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetScimProfile,
+                    request_deserializer=scimsuite_dot_admin_dot_v1_dot_admin__pb2.SetScimProfileRequest.FromString,
                     response_serializer=scimsuite_dot_admin_dot_v1_dot_admin__pb2.Connection.SerializeToString,
             ),
             'RotateToken': grpc.unary_unary_rpc_method_handler(
@@ -369,6 +385,33 @@ class DirectoryAdmin:
             target,
             '/scimsuite.admin.v1.DirectoryAdmin/DisableScim',
             scimsuite_dot_admin_dot_v1_dot_admin__pb2.DisableScimRequest.SerializeToString,
+            scimsuite_dot_admin_dot_v1_dot_admin__pb2.Connection.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetScimProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.admin.v1.DirectoryAdmin/SetScimProfile',
+            scimsuite_dot_admin_dot_v1_dot_admin__pb2.SetScimProfileRequest.SerializeToString,
             scimsuite_dot_admin_dot_v1_dot_admin__pb2.Connection.FromString,
             options,
             channel_credentials,

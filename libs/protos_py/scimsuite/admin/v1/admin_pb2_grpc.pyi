@@ -38,6 +38,7 @@ class DirectoryAdminStub:
     ListWorkspaces: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListWorkspacesRequest, _admin_pb2.ListWorkspacesResponse]
     EnableScim: _grpc.UnaryUnaryMultiCallable[_admin_pb2.EnableScimRequest, _admin_pb2.ScimCredentials]
     DisableScim: _grpc.UnaryUnaryMultiCallable[_admin_pb2.DisableScimRequest, _admin_pb2.Connection]
+    SetScimProfile: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SetScimProfileRequest, _admin_pb2.Connection]
     RotateToken: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RotateTokenRequest, _admin_pb2.ScimCredentials]
     RevokeTokens: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RevokeTokensRequest, _admin_pb2.RevokeTokensResponse]
     ListConnections: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListConnectionsRequest, _admin_pb2.ListConnectionsResponse]
@@ -54,6 +55,7 @@ class DirectoryAdminAsyncStub(DirectoryAdminStub):
     ListWorkspaces: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListWorkspacesRequest, _admin_pb2.ListWorkspacesResponse]  # type: ignore[assignment]
     EnableScim: _aio.UnaryUnaryMultiCallable[_admin_pb2.EnableScimRequest, _admin_pb2.ScimCredentials]  # type: ignore[assignment]
     DisableScim: _aio.UnaryUnaryMultiCallable[_admin_pb2.DisableScimRequest, _admin_pb2.Connection]  # type: ignore[assignment]
+    SetScimProfile: _aio.UnaryUnaryMultiCallable[_admin_pb2.SetScimProfileRequest, _admin_pb2.Connection]  # type: ignore[assignment]
     RotateToken: _aio.UnaryUnaryMultiCallable[_admin_pb2.RotateTokenRequest, _admin_pb2.ScimCredentials]  # type: ignore[assignment]
     RevokeTokens: _aio.UnaryUnaryMultiCallable[_admin_pb2.RevokeTokensRequest, _admin_pb2.RevokeTokensResponse]  # type: ignore[assignment]
     ListConnections: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListConnectionsRequest, _admin_pb2.ListConnectionsResponse]  # type: ignore[assignment]
@@ -95,6 +97,13 @@ class DirectoryAdminServicer(metaclass=_abc_1.ABCMeta):
     def DisableScim(
         self,
         request: _admin_pb2.DisableScimRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.Connection, _abc.Awaitable[_admin_pb2.Connection]]: ...
+
+    @_abc_1.abstractmethod
+    def SetScimProfile(
+        self,
+        request: _admin_pb2.SetScimProfileRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.Connection, _abc.Awaitable[_admin_pb2.Connection]]: ...
 

@@ -5,6 +5,8 @@ The directory's data API, called by scim-edge once per SCIM request.
 
 Every call carries the caller's SCIM bearer token in the `authorization` metadata entry; the directory
 resolves it to exactly one (workspace, portal) connection and refuses any other connection's resources.
+The edge may add `x-scim-client` (`okta` or `entra`): the identity provider it recognised in the request,
+which the directory records on the connection when it changes and uses to pick the `auto` profile.
 Resources cross the wire as SCIM JSON documents (RFC 7643) because their shape is open-ended: custom
 extension URNs are stored and returned as the identity provider sent them.
 """
@@ -348,20 +350,26 @@ class ResourceResponse(_message.Message):
 
     RESOURCE_JSON_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
     resource_json: _builtins.bytes
     """The stored resource with `id` and `meta` (created, lastModified, version, resourceType);
     the edge adds `meta.location` because only it knows the public URL.
     """
     version: _builtins.int
+    profile: _builtins.str
+    """The compatibility profile that applies to this request (`okta`, `entra` or `generic`): the
+    connection's pinned profile, or for `auto` the identity provider recognised (README "Profiles").
+    """
     def __init__(
         self,
         *,
         resource_json: _builtins.bytes = ...,
         version: _builtins.int = ...,
+        profile: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["resource_json", b"resource_json", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile", "resource_json", b"resource_json", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -428,10 +436,13 @@ class ListResourcesResponse(_message.Message):
     START_INDEX_FIELD_NUMBER: _builtins.int
     NEXT_CURSOR_FIELD_NUMBER: _builtins.int
     PREVIOUS_CURSOR_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
     total_results: _builtins.int
     start_index: _builtins.int
     next_cursor: _builtins.str
     previous_cursor: _builtins.str
+    profile: _builtins.str
+    """As ResourceResponse.profile."""
     @_builtins.property
     def resources_json(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     def __init__(
@@ -442,10 +453,11 @@ class ListResourcesResponse(_message.Message):
         start_index: _builtins.int = ...,
         next_cursor: _builtins.str = ...,
         previous_cursor: _builtins.str = ...,
+        profile: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_cursor", b"next_cursor", "previous_cursor", b"previous_cursor", "resources_json", b"resources_json", "start_index", b"start_index", "total_results", b"total_results"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_cursor", b"next_cursor", "previous_cursor", b"previous_cursor", "profile", b"profile", "resources_json", b"resources_json", "start_index", b"start_index", "total_results", b"total_results"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

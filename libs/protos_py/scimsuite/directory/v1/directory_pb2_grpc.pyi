@@ -5,6 +5,8 @@ The directory's data API, called by scim-edge once per SCIM request.
 
 Every call carries the caller's SCIM bearer token in the `authorization` metadata entry; the directory
 resolves it to exactly one (workspace, portal) connection and refuses any other connection's resources.
+The edge may add `x-scim-client` (`okta` or `entra`): the identity provider it recognised in the request,
+which the directory records on the connection when it changes and uses to pick the `auto` profile.
 Resources cross the wire as SCIM JSON documents (RFC 7643) because their shape is open-ended: custom
 extension URNs are stored and returned as the identity provider sent them.
 """

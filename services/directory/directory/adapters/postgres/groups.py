@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from scim_core import errors
+from scim_core.patch import MemberRef
 
 from directory.adapters.postgres.rows import Conn, parse_id, parse_ids
 
@@ -53,7 +56,10 @@ async def update(conn: Conn, group_id: Any, doc: dict[str, Any]) -> asyncpg.Reco
             f"""
             UPDATE directory.groups AS g
                SET display_name = $2, external_id = $3, doc = $4,
-                   version = g.version + 1, last_modified = now()
+                   version = g.version + 1, last_modified = now(),
+                   -- members' `groups[].display` is this name: a rename must change their ETags
+                   name_stamp = CASE WHEN g.display_name IS DISTINCT FROM $2
+                                     THEN nextval('directory.representation_stamps') ELSE g.name_stamp END
              WHERE g.id = $1
             RETURNING {COLUMNS}
             """,
@@ -72,26 +78,56 @@ async def delete(conn: Conn, group_id: Any) -> None:
     await conn.execute("DELETE FROM directory.groups WHERE id = $1", group_id)
 
 
+@dataclass(frozen=True)
+class MembersAdded:
+    """What an add did: the ids that became members, and whether an existing member's `display` or
+    `type` changed (the group's representation changed without a membership change)."""
+
+    ids: set[str]
+    relabelled: bool
+
+
 async def add_members(
-    conn: Conn, connection_id: str, group_id: Any, ids: tuple[str, ...] | list[str]
-) -> set[str]:
-    """Insert-if-absent; ids that are not users of this connection are ignored. Returns the ids added."""
-    wanted = parse_ids(list(ids))
+    conn: Conn, connection_id: str, group_id: Any, refs: Sequence[MemberRef], *, exact: bool = False
+) -> MembersAdded:
+    """Insert-if-absent, keeping each member's `display` and `type` as sent; ids that are not users of
+    this connection are ignored.
+
+    For an existing member a PATCH `add` only updates what it gives (`exact=False`); a PUT or a
+    `replace` sets exactly what it sends (`exact=True`), so a missing `display` clears it.
+    """
+    wanted: dict[uuid.UUID, MemberRef] = {}
+    for ref in refs:
+        uid = parse_id(ref.value)
+        if uid is not None:
+            wanted[uid] = ref
     if not wanted:
-        return set()
+        return MembersAdded(set(), False)
+    if exact:
+        display, member_type = "EXCLUDED.display", "EXCLUDED.member_type"
+    else:
+        display, member_type = (
+            "coalesce(EXCLUDED.display, m.display)",
+            "coalesce(EXCLUDED.member_type, m.member_type)",
+        )
     rows = await conn.fetch(
-        """
-        INSERT INTO directory.memberships (group_id, user_id, connection_id)
-        SELECT $1, u.id, u.connection_id FROM directory.users u
-         WHERE u.id = ANY($2::uuid[]) AND u.connection_id = $3
-        ON CONFLICT DO NOTHING
-        RETURNING user_id
+        f"""
+        INSERT INTO directory.memberships AS m (group_id, user_id, connection_id, display, member_type)
+        SELECT $1, u.id, u.connection_id, w.display, w.member_type
+          FROM unnest($2::uuid[], $4::text[], $5::text[]) AS w (user_id, display, member_type)
+          JOIN directory.users u ON u.id = w.user_id AND u.connection_id = $3
+        ON CONFLICT (group_id, user_id) DO UPDATE SET display = {display}, member_type = {member_type}
+         WHERE (m.display, m.member_type) IS DISTINCT FROM ({display}, {member_type})
+        RETURNING m.user_id, (m.xmax = 0) AS inserted
         """,
         group_id,
-        wanted,
+        list(wanted),
         uuid.UUID(connection_id),
+        [r.display for r in wanted.values()],
+        [r.type for r in wanted.values()],
     )
-    return {str(r["user_id"]) for r in rows}
+    added = {str(r["user_id"]) for r in rows if r["inserted"]}
+    return MembersAdded(added, len(added) < len(rows))
 
 
 async def remove_members(conn: Conn, group_id: Any, ids: tuple[str, ...] | list[str]) -> set[str]:
@@ -125,20 +161,26 @@ async def remove_members_except(conn: Conn, group_id: Any, keep: list[str]) -> s
 
 
 async def members_of(conn: Conn, group_ids: list[Any]) -> dict[Any, list[dict[str, str]]]:
+    """Members as the client sent them (`display` and `type` only when given; README "Member display")."""
     out: dict[Any, list[dict[str, str]]] = {gid: [] for gid in group_ids}
     if not group_ids:
         return out
     rows = await conn.fetch(
         """
-        SELECT m.group_id, u.id, coalesce(u.display_name, u.user_name) AS display
-          FROM directory.memberships m JOIN directory.users u ON u.id = m.user_id
+        SELECT m.group_id, m.user_id, m.display, m.member_type
+          FROM directory.memberships m
          WHERE m.group_id = ANY($1::uuid[])
-         ORDER BY m.added_at, u.id
+         ORDER BY m.added_at, m.user_id
         """,
         group_ids,
     )
     for r in rows:
-        out[r["group_id"]].append({"value": str(r["id"]), "display": r["display"], "type": "User"})
+        member = {"value": str(r["user_id"])}
+        if r["display"] is not None:
+            member["display"] = r["display"]
+        if r["member_type"] is not None:
+            member["type"] = r["member_type"]
+        out[r["group_id"]].append(member)
     return out
 
 

@@ -24,7 +24,7 @@ async def lookup_token(conn: Conn, digest: bytes) -> tuple[ConnectionContext, fl
     """The connection of a live token (by its SHA-256) and the seconds the token has left (None: no end)."""
     row = await conn.fetchrow(
         """
-        SELECT t.token_hash, c.id, c.workspace_id, c.portal, c.custom_schemas,
+        SELECT t.token_hash, c.id, c.workspace_id, c.portal, c.custom_schemas, c.scim_profile, c.detected_idp,
                extract(epoch FROM t.expires_at - now())::float8 AS expires_in
           FROM directory.tokens t
           JOIN directory.connections c ON c.id = t.connection_id
@@ -43,6 +43,8 @@ async def lookup_token(conn: Conn, digest: bytes) -> tuple[ConnectionContext, fl
         workspace_id=str(row["workspace_id"]),
         portal=row["portal"],
         custom_schemas=tuple(row["custom_schemas"] or ()),
+        profile=row["scim_profile"],
+        detected_idp=row["detected_idp"],
     )
     return context, row["expires_in"]
 
@@ -60,11 +62,13 @@ def _connection(row: asyncpg.Record) -> Connection:
         created_at=row["created_at"],
         active_tokens=row["active_tokens"],
         custom_schemas=tuple(row["custom_schemas"] or ()),
+        profile=row["scim_profile"],
+        detected_idp=row["detected_idp"],
     )
 
 
 _CONNECTION_COLUMNS = """
-    c.id, c.workspace_id, c.portal, c.enabled, c.created_at, c.custom_schemas,
+    c.id, c.workspace_id, c.portal, c.enabled, c.created_at, c.custom_schemas, c.scim_profile, c.detected_idp,
     (SELECT count(*) FROM directory.tokens t WHERE t.connection_id = c.id AND t.revoked_at IS NULL
        AND (t.expires_at IS NULL OR t.expires_at > now()))::int AS active_tokens
 """
@@ -174,6 +178,24 @@ class TenantRepository:
             "UPDATE directory.connections SET custom_schemas = $2 WHERE id = $1", connection_id, schemas
         )
 
+    async def set_profile(self, connection_id: uuid.UUID, profile: str) -> None:
+        await self.conn.execute(
+            "UPDATE directory.connections SET scim_profile = $2 WHERE id = $1", connection_id, profile
+        )
+
+
+async def record_detected_idp(conn: Conn, connection_id: str, idp: str) -> bool:
+    """Record the IdP recognised in a connection's requests; a no-op (and no write) when it is unchanged."""
+    result = await conn.execute(
+        """
+        UPDATE directory.connections SET detected_idp = $2, detected_at = now()
+         WHERE id = $1 AND detected_idp IS DISTINCT FROM $2
+        """,
+        uuid.UUID(connection_id),
+        idp,
+    )
+    return bool(result != "UPDATE 0")
+
 
 def pooled_token_lookup(
     pool: asyncpg.Pool,
@@ -185,3 +207,13 @@ def pooled_token_lookup(
             return await lookup_token(conn, digest)
 
     return lookup
+
+
+def pooled_idp_recorder(pool: asyncpg.Pool) -> Callable[[str, str], Awaitable[bool]]:
+    """`record_detected_idp` on a connection of `pool`, the authenticator's other database side."""
+
+    async def record(connection_id: str, idp: str) -> bool:
+        async with pool.acquire() as conn:
+            return await record_detected_idp(conn, connection_id, idp)
+
+    return record

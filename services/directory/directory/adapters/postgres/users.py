@@ -10,9 +10,16 @@ from scim_core import errors
 
 from directory.adapters.postgres.rows import Conn, parse_id
 
+# `membership_stamp` is [count, sum, max] over the stamps of the user's memberships (each the later of the
+# membership row's and its group's name stamp): with `stamp` it determines the User's ETag, so `groups`
+# changes show in it while membership writes never touch user rows (migration 0011).
 COLUMNS = (
     "u.id, u.user_name, u.external_id, u.display_name, u.active, u.doc, u.version, u.created_at,"
-    " u.last_modified"
+    " u.last_modified, u.stamp,"
+    " (SELECT ARRAY[count(*), coalesce(sum(greatest(m.stamp, g.name_stamp)), 0)::bigint,"
+    "               coalesce(max(greatest(m.stamp, g.name_stamp)), 0)]"
+    "    FROM directory.memberships m JOIN directory.groups g ON g.id = m.group_id"
+    "   WHERE m.user_id = u.id) AS membership_stamp"
 )
 
 
@@ -65,7 +72,8 @@ async def update(conn: Conn, user_id: Any, doc: dict[str, Any]) -> asyncpg.Recor
             f"""
             UPDATE directory.users AS u
                SET user_name = $2, external_id = $3, display_name = $4, active = $5, doc = $6,
-                   version = u.version + 1, last_modified = now()
+                   version = u.version + 1, last_modified = now(),
+                   stamp = nextval('directory.representation_stamps')
              WHERE u.id = $1
             RETURNING {COLUMNS}
             """,
