@@ -17,6 +17,7 @@ import contextvars
 from collections.abc import Callable
 from typing import Any
 
+from asyncpg import introspection
 from prometheus_client import CollectorRegistry, Counter
 
 ENV = "DB_STATEMENT_METRICS"
@@ -27,6 +28,20 @@ SERVING, BACKGROUND = "serving", "background"
 _work: contextvars.ContextVar[str] = contextvars.ContextVar("db_statement_work", default=SERVING)
 
 StatementLogger = Callable[[Any], None]
+
+# asyncpg's own type lookups, and the `jit` setting it turns off around them: a connection asks once per
+# type it has not seen, so they depend on how many pooled connections served the work rather than on the
+# work. Counted apart, as work="introspection".
+_INTROSPECTION = frozenset(
+    {introspection.INTRO_LOOKUP_TYPES, introspection.INTRO_LOOKUP_TYPES_13, introspection.TYPE_BY_NAME}
+)
+
+
+def _is_introspection(query: str) -> bool:
+    if query in _INTROSPECTION:
+        return True
+    flat = " ".join(query.split())
+    return flat.startswith("SELECT current_setting('jit')") or flat == "SELECT set_config('jit', $1, false)"
 
 
 def mark_work(kind: str) -> None:
@@ -49,7 +64,8 @@ def statement_counter(registry: CollectorRegistry, service: str) -> StatementLog
         registry=registry,
     )
 
-    def count(_query: Any) -> None:
-        counter.labels(service, _work.get()).inc()
+    def count(query: Any) -> None:
+        work = "introspection" if _is_introspection(query.query) else _work.get()
+        counter.labels(service, work).inc()
 
     return count
