@@ -26,6 +26,9 @@ class Settings:
     rpc_timeout_s: float
     shutdown_grace_s: float
     log_level: str
+    # Successful requests logged at INFO: the first and every N-th per route (1: all). Errors always are;
+    # the rest go to DEBUG. Metrics and traces see every request whatever this is.
+    access_log_every: int = 100
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -48,4 +51,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rpc_timeout_s=env_float(env, "EDGE_RPC_TIMEOUT_SECONDS", 30.0),
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
+        access_log_every=env_int(env, "EDGE_ACCESS_LOG_EVERY", 100),
     )
