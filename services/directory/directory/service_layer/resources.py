@@ -95,8 +95,8 @@ async def _written_members(conn: Conn, row: asyncpg.Record, projection: Projecti
     if not projection.with_members:
         return None
     asked = any(a.lower().rsplit(":", 1)[-1] == "members" for a in projection.attributes)
-    if not asked and await groups_repo.has_more_members_than(conn, row["id"], inline_max):
-        return None
+    if not asked:
+        return await groups_repo.members_if_at_most(conn, row["id"], inline_max)
     return (await groups_repo.members_of(conn, [row["id"]]))[row["id"]]
 
 
