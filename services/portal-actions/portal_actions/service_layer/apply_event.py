@@ -35,33 +35,56 @@ async def apply_event(
     wait_for_predecessor: bool = False,
     guard_defaults: GuardPolicy = DEFAULT_GUARD,
     config: ConfigurationReads = DIRECT,
+    locked: bool = False,
 ) -> Outcome:
     """`config`: where the connection's behaviour and attribute mappings come from (a cache, or the
-    database in this transaction)."""
+    database in this transaction). `locked`: the caller already holds the resource's lock
+    (`mirror.lock_all`), so recording the event and reading and saving the mirror take one statement."""
     user = event.kind == ResourceKind.USER
-    lock_class = mirror.USER_LOCK if user else mirror.GROUP_LOCK
-    first, dry_run = await tracking.begin(
-        conn, event.event_id, event.workspace_id, event.portal, lock_class, event.resource_id
-    )
-    if not first:
-        return Outcome(False, [])
-    live_user = user and not dry_run
-    if live_user:
-        # The mirror is saved in the same statement (groups too, below); a predecessor still pending
-        # raises after it, and the caller's transaction rolls the save back.
-        prev = await mirror.read_and_save_user(conn, **mirror_state(event))
-    elif user:
-        prev = await mirror.read_user(conn, event.resource_id)  # a dry run rehearses from the old state
+    # A Dashboard user's account is read only after the connection's role lock (`mirror.lock_roles`).
+    with_account = user and event.portal != "dashboard"
+    if locked:
+        start = await _start(conn, event, user, with_account, event_id=event.event_id)
     else:
-        prev = await mirror.read_and_save_group(conn, **group_state(event))
-    if wait_for_predecessor:
-        require_predecessor(event.resource_id, prev["version"] if prev else 0, event.version)
-    if live_user:
-        return Outcome(
-            True, await apply_locked_user(conn, event, prev, guard_defaults, config, mirrored=True)
+        first, dry_run = await tracking.begin(
+            conn,
+            event.event_id,
+            event.workspace_id,
+            event.portal,
+            mirror.lock_class(event.kind),
+            event.resource_id,
         )
-    if user:
+        if not first:
+            return Outcome(False, [])
+        if user and dry_run:
+            prev = await mirror.read_user(conn, event.resource_id)  # a dry run rehearses from the old state
+            start = mirror.Start(True, True, prev)
+        else:
+            start = await _start(conn, event, user, with_account)
+            start = mirror.Start(True, dry_run, start.prev, start.account, start.account_read)
+    if not start.first:
+        return Outcome(False, [])
+    # The mirror was saved by the statement above; a predecessor still pending raises here, and the
+    # caller's transaction rolls the save back.
+    if wait_for_predecessor:
+        require_predecessor(event.resource_id, start.prev["version"] if start.prev else 0, event.version)
+    if user and start.dry_run:
         return Outcome(True, await apply_user_dry(conn, event, guard_defaults))
+    if user:
+        return Outcome(True, await apply_locked_user(conn, event, start, guard_defaults, config))
     return Outcome(
-        True, await apply_locked_group(conn, event, prev, dry_run=dry_run, config=config, mirrored=True)
+        True,
+        await apply_locked_group(
+            conn, event, start.prev, dry_run=start.dry_run, config=config, mirrored=True
+        ),
     )
+
+
+async def _start(
+    conn: Conn, event: DirectoryEvent, user: bool, with_account: bool, event_id: str | None = None
+) -> mirror.Start:
+    if user:
+        return await mirror.start_user(
+            conn, **mirror_state(event), event_id=event_id, with_account=with_account
+        )
+    return await mirror.start_group(conn, **group_state(event), event_id=event_id)

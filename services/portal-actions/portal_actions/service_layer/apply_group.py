@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
-from portal_actions.adapters.postgres import Conn, audit, mirror
+from portal_actions.adapters.postgres import Conn, Row, audit, mirror
 from portal_actions.domain.events import DirectoryEvent
 from portal_actions.service_layer import roles
 from portal_actions.service_layer.actions import cause_of
@@ -30,14 +28,14 @@ async def apply_group(conn: Conn, event: DirectoryEvent, *, dry_run: bool = Fals
 async def apply_locked_group(
     conn: Conn,
     event: DirectoryEvent,
-    prev: asyncpg.Record | None,
+    prev: Row | None,
     *,
     dry_run: bool = False,
     config: ConfigurationReads = DIRECT,
     mirrored: bool = False,
 ) -> list[str]:
     """`apply_group` once the caller holds the group's lock and has read `prev`, its mirror row; with
-    `mirrored`, the caller also saved the event's state to it (`mirror.read_and_save_group`)."""
+    `mirrored`, the caller also saved the event's state to it (`mirror.start_group`)."""
     gid = event.resource_id
     cause = cause_of(event)
     deleted = event.change == "Deleted"

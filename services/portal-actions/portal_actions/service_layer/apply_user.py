@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
-from portal_actions.adapters.postgres import Conn, accounts, devices, mirror
+from portal_actions.adapters.postgres import Conn, Row, accounts, devices, mirror
 from portal_actions.domain.attribute_mapping import metadata_for
 from portal_actions.domain.behaviour import Behaviour
 from portal_actions.domain.events import DirectoryEvent
@@ -36,14 +34,6 @@ async def _metadata(
     return metadata_for(state, list(await config.mappings(conn, event.workspace_id, event.portal)))
 
 
-async def apply_user(
-    conn: Conn, event: DirectoryEvent, guard_defaults: GuardPolicy = DEFAULT_GUARD
-) -> list[str]:
-    """`guard_defaults`: the mass-deactivation guard of connections no admin has configured."""
-    prev = await mirror.lock_user(conn, event.resource_id)
-    return await apply_locked_user(conn, event, prev, guard_defaults)
-
-
 def mirror_state(event: DirectoryEvent) -> dict[str, Any]:
     """The user's mirror row as this event leaves it (`mirror.save_user`); `user_name` None: unchanged."""
     deleted = event.change == "Deleted"
@@ -61,18 +51,30 @@ def mirror_state(event: DirectoryEvent) -> dict[str, Any]:
     }
 
 
+async def apply_user(
+    conn: Conn, event: DirectoryEvent, guard_defaults: GuardPolicy = DEFAULT_GUARD
+) -> list[str]:
+    """`guard_defaults`: the mass-deactivation guard of connections no admin has configured."""
+    prev = await mirror.lock_user(conn, event.resource_id)
+    return await apply_locked_user(
+        conn, event, mirror.Start(True, False, prev), guard_defaults, mirrored=False
+    )
+
+
 async def apply_locked_user(
     conn: Conn,
     event: DirectoryEvent,
-    prev: asyncpg.Record | None,
+    start: mirror.Start,
     guard_defaults: GuardPolicy = DEFAULT_GUARD,
     config: ConfigurationReads = DIRECT,
     *,
-    mirrored: bool = False,
+    mirrored: bool = True,
 ) -> list[str]:
-    """`apply_user` once the caller holds the user's lock and has read `prev`, its mirror row; with
-    `mirrored`, the caller also saved the event's state to the mirror (`mirror.read_and_save_user`)."""
+    """`apply_user` once the caller holds the user's lock and has read its mirror row (`start.prev`, and
+    perhaps the account, locked); with `mirrored`, the caller also saved the event's state to the mirror
+    (`mirror.start_user`)."""
     uid = event.resource_id
+    prev = start.prev
     if prev is not None and event.version <= prev["version"]:
         return []  # stale or repeated: a newer state of this user is already applied
     row = mirror_state(event)
@@ -91,7 +93,11 @@ async def apply_locked_user(
     if event.portal == "dashboard" and active:
         await mirror.lock_roles(conn, event.connection_id)
     behaviour = await behaviour_of(conn, event, config)
-    account = await accounts.get(conn, event.workspace_id, event.portal, uid)
+    account = (
+        start.account
+        if start.account_read
+        else await accounts.get(conn, event.workspace_id, event.portal, uid)
+    )
     acts = UserActions(conn, event, uid, user_name)
     step = transition(was_active=was_active, active=active, deleted=deleted)
     live = account is not None and account["status"] == "active"
@@ -147,7 +153,7 @@ async def _update_profile(
     conn: Conn,
     event: DirectoryEvent,
     acts: UserActions,
-    account: asyncpg.Record,
+    account: Row,
     state: dict[str, Any],
     config: ConfigurationReads,
     *,

@@ -65,6 +65,9 @@ class EventHandlers:
         events = [(DirectoryEvent.decode(data), span) for data, span in batch]
         outcomes: list[tuple[DirectoryEvent, Outcome]] = []
         async with self.pool.acquire() as conn, conn.transaction():
+            # Every resource's lock first, in one statement and one global order (no deadlock between
+            # replicas' batches); then each event records itself and its mirror row in one statement.
+            await mirror.lock_all(conn, [(mirror.lock_class(e.kind), e.resource_id) for e, _ in events])
             for event, span in events:
                 bind(workspace=event.workspace_id, portal=event.portal, event_id=event.event_id)
                 with span():
@@ -74,6 +77,7 @@ class EventHandlers:
                         wait_for_predecessor=True,
                         guard_defaults=self.guard_defaults,
                         config=self.config,
+                        locked=True,
                     )
                 outcomes.append((event, outcome))
         for event, outcome in outcomes:
