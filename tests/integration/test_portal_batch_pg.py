@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 import pytest_asyncio
-from portal_actions.adapters.postgres import configuration
+from portal_actions.adapters.postgres import configuration, dry_runs
 from portal_actions.domain.behaviour import Behaviour
 from portal_actions.domain.ordering import PredecessorPending
 from portal_actions.service_layer.consume import EventHandlers
@@ -125,3 +125,33 @@ async def test_an_event_whose_predecessor_is_missing_rolls_the_batch_back(
         "SELECT count(*) FROM portal.directory_users WHERE user_id = ANY($1::uuid[])", [dee, eve]
     )
     assert mirrored == 0
+
+
+async def test_a_batch_in_dry_run_does_what_the_events_one_by_one_do(pool: asyncpg.Pool) -> None:
+    """Dry run rehearses from the mirror as it was; in a batch the mirror statement must not save first."""
+    audits = []
+    for together in (True, False):
+        ws, conn_id, fay = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+        async with pool.acquire() as conn:
+            await configuration.save_behaviour(conn, Behaviour(ws, "store", "employee", "remove"))
+            await dry_runs.enter(conn, ws, "store")
+        batch = [
+            _user_event(ws, conn_id, fay, 1, userName="fay@example.com", active=True),
+            _user_event(ws, conn_id, fay, 2, userName="fay@example.com", active=False),
+        ]
+        handlers = EventHandlers(pool)
+        if together:
+            await handlers.apply_batch(_spans(batch))
+        else:
+            for data in batch:
+                await handlers.apply(data, True)
+        assert await _accounts(pool, ws) == {}  # nothing applied to the portal
+        rows = await pool.fetch(
+            "SELECT action, result, mode FROM portal.audit WHERE workspace_id = $1 ORDER BY id", ws
+        )
+        audits.append([tuple(r) for r in rows])
+        mirrored = await pool.fetchrow(
+            "SELECT version, active FROM portal.directory_users WHERE user_id = $1", fay
+        )
+        assert mirrored is not None and (mirrored["version"], mirrored["active"]) == (2, False)
+    assert audits[0] == audits[1] and audits[0][0] == ("create-employee", "applied", "dry-run"), audits
