@@ -8,7 +8,7 @@ version of their last change. Through the consumer, an event also waits for its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scim_core.kinds import ResourceKind
 
@@ -56,12 +56,10 @@ async def apply_event(
         )
         if not first:
             return Outcome(False, [])
-        if user and dry_run:
-            prev = await mirror.read_user(conn, event.resource_id)  # a dry run rehearses from the old state
-            start = mirror.Start(True, True, prev)
+        if user and dry_run:  # a dry run rehearses from the old state: read only
+            start = mirror.Start(True, True, await mirror.read_user(conn, event.resource_id))
         else:
-            start = await _start(conn, event, user, with_account)
-            start = mirror.Start(True, dry_run, start.prev, start.account, start.account_read)
+            start = replace(await _start(conn, event, user, with_account), dry_run=dry_run)
     if not start.first:
         return Outcome(False, [])
     # The mirror was saved by the statement above; a predecessor still pending raises here, and the

@@ -86,7 +86,15 @@ class Start:
 
 
 def _start_sql(
-    table: str, key: str, columns: str, values: str, update: str, *, event: str, account: bool
+    table: str,
+    key: str,
+    columns: str,
+    values: str,
+    update: str,
+    *,
+    event: str,
+    account: bool,
+    save_in_dry_run: bool,
 ) -> str:
     """One statement that reads the resource's mirror row and saves the event's state if it is newer; with
     an `event` parameter ("$n"), it first records the event as applied and reads the dry-run flag, and saves
@@ -101,7 +109,10 @@ def _start_sql(
             "dry AS (SELECT EXISTS (SELECT 1 FROM portal.dry_runs WHERE workspace_id = $3 AND portal = $4)"
             " AS dry_run)",
         ]
-    gate = " WHERE EXISTS (SELECT 1 FROM recorded) AND NOT (SELECT dry_run FROM dry)" if record else ""
+    gate = ""
+    if record:
+        gate = " WHERE EXISTS (SELECT 1 FROM recorded)"
+        gate += "" if save_in_dry_run else " AND NOT (SELECT dry_run FROM dry)"
     ctes.append(f"prev AS (SELECT * FROM {table} WHERE {key} = $1)")
     ctes.append(
         f"saved AS (INSERT INTO {table} ({columns}) SELECT {values}{gate}"
@@ -170,6 +181,7 @@ async def start_user(
         _USER_UPDATE,
         event="$11" if event_id is not None else "",
         account=with_account,
+        save_in_dry_run=False,  # a dry run rehearses from the old state, then saves (`dry_run`)
     )
     return _start(await conn.fetchrow(sql, *args), event_id is not None, with_account)
 
@@ -219,9 +231,8 @@ async def start_group(
         _GROUP_UPDATE,
         event="$9" if event_id is not None else "",
         account=False,
+        save_in_dry_run=True,
     )
-    if event_id is not None:  # a group's mirror follows in dry run as well: only a repeat does not save
-        sql = sql.replace(" AND NOT (SELECT dry_run FROM dry)", "")
     return _start(await conn.fetchrow(sql, *args), event_id is not None, False)
 
 
