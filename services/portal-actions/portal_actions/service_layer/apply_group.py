@@ -58,15 +58,29 @@ async def apply_locked_group(
     if deleted:
         removed = await mirror.clear_group(conn, gid, event.version, event.occurred_at)
         added: list[str] = []
+        await audit.record_memberships(
+            conn, cause, action="remove-from-group", group_name=name, user_ids=removed
+        )
     else:
+        # Each side's changes and their audit entries in one statement.
         added = await mirror.set_membership(
-            conn, gid, list(event.members_added), True, event.version, event.occurred_at
+            conn,
+            gid,
+            list(event.members_added),
+            True,
+            event.version,
+            event.occurred_at,
+            audited=(cause, "add-to-group", name),
         )
         removed = await mirror.set_membership(
-            conn, gid, list(event.members_removed), False, event.version, event.occurred_at
+            conn,
+            gid,
+            list(event.members_removed),
+            False,
+            event.version,
+            event.occurred_at,
+            audited=(cause, "remove-from-group", name),
         )
-    await audit.record_memberships(conn, cause, action="add-to-group", group_name=name, user_ids=added)
-    await audit.record_memberships(conn, cause, action="remove-from-group", group_name=name, user_ids=removed)
     done += [
         f"{label} x{len(ids)}"
         for label, ids in (("add-to-group", added), ("remove-from-group", removed))

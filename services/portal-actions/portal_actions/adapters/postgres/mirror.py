@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from scim_core.kinds import ResourceKind
 
-from portal_actions.adapters.postgres import Conn, Row
+from portal_actions.adapters.postgres import Conn, Row, audit
 
 # Classes of the two-key advisory locks, so that a user, a group and a connection never share a key.
 USER_LOCK, GROUP_LOCK, _ROLES_LOCK = 1, 2, 3
@@ -290,26 +290,59 @@ async def save_group(
 
 
 async def set_membership(
-    conn: Conn, group_id: str, user_ids: list[str], is_member: bool, version: int, at: datetime
+    conn: Conn,
+    group_id: str,
+    user_ids: list[str],
+    is_member: bool,
+    version: int,
+    at: datetime,
+    audited: tuple[audit.Cause, str, str] | None = None,
 ) -> list[str]:
-    """Apply one side of a delta; a pair changes only if this version is newer. Returns the users changed."""
+    """Apply one side of a delta; a pair changes only if this version is newer. Returns the users changed.
+
+    `audited` (cause, action, group name): the same statement also writes one audit entry per user changed,
+    as `audit.record_memberships` does."""
     if not user_ids:
         return []
+    audit_cte, audit_args = "", []
+    if audited is not None:
+        cause, action, group_name = audited
+        audit_cte = """,
+        audited AS (
+            INSERT INTO portal.audit (workspace_id, portal, user_id, user_name, group_name, action, result,
+                                      reason, event_id, request_id, detail, mode)
+            SELECT $6, $7, c.user_id, d.user_name, $8, $9, 'applied', $10, $11, $12, '', $13
+              FROM changed c LEFT JOIN portal.directory_users d ON d.user_id = c.user_id
+        )"""
+        audit_args = [
+            cause.workspace_id,
+            cause.portal,
+            group_name,
+            action,
+            cause.reason,
+            cause.event_id,
+            cause.request_id or None,
+            cause.mode,
+        ]
     rows = await conn.fetch(
-        """
-        INSERT INTO portal.group_members (group_id, user_id, is_member, version, changed_at)
-        SELECT $1, u, $3, $4, $5 FROM unnest($2::uuid[]) AS u
-        ON CONFLICT (group_id, user_id) DO UPDATE
-           SET is_member = EXCLUDED.is_member, version = EXCLUDED.version,
-               changed_at = EXCLUDED.changed_at
-         WHERE portal.group_members.version < EXCLUDED.version
-        RETURNING user_id
+        f"""
+        WITH changed AS (
+            INSERT INTO portal.group_members (group_id, user_id, is_member, version, changed_at)
+            SELECT $1, u, $3, $4, $5 FROM unnest($2::uuid[]) AS u
+            ON CONFLICT (group_id, user_id) DO UPDATE
+               SET is_member = EXCLUDED.is_member, version = EXCLUDED.version,
+                   changed_at = EXCLUDED.changed_at
+             WHERE portal.group_members.version < EXCLUDED.version
+            RETURNING user_id
+        ){audit_cte}
+        SELECT user_id FROM changed
         """,
         group_id,
         user_ids,
         is_member,
         version,
         at,
+        *audit_args,
     )
     return [str(r["user_id"]) for r in rows]
 
