@@ -63,3 +63,77 @@ async def test_a_chain_applies_in_order_and_acks_each_event() -> None:
         await consumer._handle_chain(chain)
     assert applied == [("g1", v) for v in (1, 2, 3, 4, 5)]
     assert all(m.acked for m in batch)
+
+
+def _batching_consumer(handler: Any, batch_handler: Any) -> EventConsumer:
+    consumer = _consumer(handler, DirectoryEvent.order_key)
+    consumer.batch_handler = batch_handler
+    return consumer
+
+
+def _nakable(msg: Any) -> Any:
+    async def nak(delay: float = 0.0) -> None:
+        msg.nakked = True
+
+    msg.nak = nak
+    msg.nakked = False
+    return msg
+
+
+async def test_a_fetched_batch_is_applied_together_in_version_order_and_acked() -> None:
+    together: list[list[tuple[str, int] | None]] = []
+    one_by_one: list[bytes] = []
+
+    async def batch_handler(batch: Any) -> None:
+        together.append([DirectoryEvent.order_key(data) for data, _ in batch])
+
+    async def handler(data: bytes, wait_for_predecessor: bool) -> None:
+        one_by_one.append(data)
+
+    consumer = _batching_consumer(handler, batch_handler)
+    batch = [_msg("g1", 2, 1), _msg("u1", 1, 2), _msg("g1", 1, 3)]
+    await consumer._apply_fetched(batch)
+    assert together == [[("g1", 1), ("g1", 2), ("u1", 1)]]
+    assert one_by_one == []
+    assert all(m.acked for m in batch) and consumer.applied_total == 3
+
+
+async def test_a_batch_that_fails_is_applied_one_by_one_so_only_the_poisoned_event_retries() -> None:
+    applied: list[tuple[str, int] | None] = []
+    tried_together = 0
+
+    async def batch_handler(batch: Any) -> None:
+        nonlocal tried_together
+        tried_together += 1
+        raise ValueError("one event of the batch is poisoned")
+
+    async def handler(data: bytes, wait_for_predecessor: bool) -> None:
+        key = DirectoryEvent.order_key(data)
+        if key == ("u2", 1):
+            raise ValueError("poisoned")
+        applied.append(key)
+
+    consumer = _batching_consumer(handler, batch_handler)
+    batch = [_nakable(m) for m in (_msg("u1", 1, 1), _msg("u2", 1, 2), _msg("u3", 1, 3))]
+    await consumer._apply_fetched(batch)
+    assert tried_together == 1
+    assert sorted(k for k in applied if k) == [("u1", 1), ("u3", 1)]
+    assert [m.acked for m in batch] == [True, False, True]
+    assert [m.nakked for m in batch] == [False, True, False]  # redelivered, dead-lettered after max tries
+
+
+async def test_a_single_event_skips_the_batch_transaction() -> None:
+    applied: list[bytes] = []
+    together: list[Any] = []
+
+    async def batch_handler(batch: Any) -> None:
+        together.append(batch)
+
+    async def handler(data: bytes, wait_for_predecessor: bool) -> None:
+        applied.append(data)
+
+    consumer = _batching_consumer(handler, batch_handler)
+    msg = _msg("u1", 1, 1)
+    await consumer._apply_fetched([msg])
+    assert applied == [msg.data] and msg.acked
+    assert together == []

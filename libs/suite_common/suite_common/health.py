@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from suite_common.db_statements import mark_background
 from suite_common.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class DependencyHealth:
             await self.servicer.set(name, status)
 
     async def run(self, stopping: asyncio.Event) -> None:
+        mark_background()
         while not stopping.is_set() and not self.draining:
             await self.check_once()
             # A check that was in flight when shutdown began must not turn readiness back on.

@@ -20,6 +20,7 @@ import grpc
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from suite_common.db_statements import mark_background
 from suite_common.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class MetricsServer:
 
 async def sample_every(interval_s: float, sample: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
     """Run a gauge sampler until `stop`; a failed sample is logged and retried, never fatal."""
+    mark_background()
     while not stop.is_set():
         try:
             await sample()

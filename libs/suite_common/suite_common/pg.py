@@ -10,6 +10,7 @@ outage (503 + Retry-After, the client retries), never as a silent success.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +19,7 @@ from asyncpg.connect_utils import SessionAttribute
 from asyncpg.pool import PoolConnectionProxy
 
 from suite_common import jsonutil
+from suite_common.db_statements import StatementLogger
 
 # libpq's names for "a node that accepts writes" (PostgreSQL docs, 34.1.2 target_session_attrs).
 _WRITABLE = {"read-write": SessionAttribute.read_write, "primary": SessionAttribute.primary}
@@ -49,7 +51,7 @@ async def connect_primary(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     return await asyncpg.connect(dsn, target_session_attrs=session_target(dsn), **kwargs)
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def _set_codecs(conn: asyncpg.Connection) -> None:
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(
             typename,
@@ -70,7 +72,35 @@ async def _refuse_read_only(conn: PoolConnectionProxy) -> None:
         raise ReadOnlyNode("pooled connection is on a read-only node; discarded")
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int, **kwargs: Any) -> asyncpg.Pool:
+def _init(statements: StatementLogger | None) -> Callable[[asyncpg.Connection], Coroutine[Any, Any, None]]:
+    async def init(conn: asyncpg.Connection) -> None:
+        await _set_codecs(conn)
+        if statements is not None:  # after the codec set-up: a connection's own introspection is not work
+            conn.add_query_logger(statements)
+
+    return init
+
+
+async def _no_server_reset(_conn: asyncpg.Connection) -> None:
+    """Release a connection without asyncpg's default reset statement (`pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL`), one round trip on every release.
+
+    The suite's pooled connections never leave session state behind: advisory locks are transaction-scoped
+    (`pg_advisory_xact_lock`), cursors live inside transactions, LISTEN runs on connections of its own
+    (`suite_common.pg_listen`) and settings are connection parameters or `SET LOCAL`. asyncpg still rolls
+    back a transaction left open and drops client-side listeners before calling this.
+    """
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int,
+    max_size: int,
+    statements: StatementLogger | None = None,
+    **kwargs: Any,
+) -> asyncpg.Pool:
+    """`statements`: a query logger called once per statement (`suite_common.db_statements`), or None."""
     # A lock wait longer than this is a deadlock in the making: fail the statement (and the request, which
     # clients retry) instead of queueing forever.
     settings = {"lock_timeout": "5000", **kwargs.pop("server_settings", {})}
@@ -78,8 +108,9 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, **kwargs: Any) 
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=_init_connection,
+        init=_init(statements),
         setup=_refuse_read_only,
+        reset=_no_server_reset,
         server_settings=settings,
         target_session_attrs=session_target(dsn),
         **kwargs,

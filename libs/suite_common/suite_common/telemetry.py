@@ -25,6 +25,15 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 
 from suite_common.settings import SettingsError
 
+# Set once a tracer provider is installed. While it is off, `inject` and `extract` do no work and the HTTP
+# observer makes no span: with no provider every span would be a no-op anyway, so propagating contexts per
+# request would be pure cost (issue 16).
+_tracing = False
+
+
+def tracing_enabled() -> bool:
+    return _tracing
+
 
 def tracing_requested(env: Mapping[str, str]) -> bool:
     exporter = env.get("OTEL_TRACES_EXPORTER", "")
@@ -71,17 +80,22 @@ def setup_tracing(
     if extra_processor is not None:
         provider.add_span_processor(extra_processor)
     trace.set_tracer_provider(provider)
+    global _tracing
+    _tracing = True
     return provider
 
 
 def inject(carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
-    """Write the current context as W3C `traceparent`/`tracestate` into a header mapping."""
-    propagate.inject(carrier)
+    """Write the current context as W3C `traceparent`/`tracestate` into a header mapping (nothing while
+    tracing is off)."""
+    if _tracing:
+        propagate.inject(carrier)
     return carrier
 
 
 def extract(carrier: Mapping[str, str]) -> otel_context.Context:
-    return propagate.extract(carrier)
+    """The context a carrier's W3C headers name (an empty one while tracing is off)."""
+    return propagate.extract(carrier) if _tracing else otel_context.Context()
 
 
 def current_trace_ids() -> dict[str, Any]:

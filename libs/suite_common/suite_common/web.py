@@ -60,51 +60,79 @@ def observing(
     m: HttpMetrics,
     route_template: Callable[[str], str],
     log_fields: Callable[[web.Request], Mapping[str, object]],
+    access_log_every: int = 1,
 ) -> Middleware:
-    """The outermost middleware: it sees the final status, after errors became responses."""
+    """The outermost middleware: it sees the final status, after errors became responses.
+
+    Every request is counted and timed, and traced when tracing is on (with it off, no span is made at
+    all). Its log line is written at INFO for every answer of 400 or more, and for the first and then every
+    `access_log_every`-th success per route (1: all of them); every other success is logged at DEBUG. A
+    JSON line per request costs more CPU than many a request itself (docs/benchmarks.md).
+    """
+    every = max(access_log_every, 1)
+    successes: dict[tuple[str, str], int] = {}
+
+    def logged_at(method: str, route: str, status: int) -> int:
+        if status >= 400 or every == 1:
+            return logging.INFO
+        n = successes.get((method, route), 0)
+        successes[(method, route)] = n + 1
+        return logging.INFO if n % every == 0 else logging.DEBUG
 
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         route = route_template(request.path)
+        if not telemetry.tracing_enabled():
+            return await answer(request, handler, route, None)
+        with tracer.start_as_current_span(
+            f"{request.method} {route}",
+            context=telemetry.extract(request.headers),
+            kind=trace.SpanKind.SERVER,
+            attributes={"http.request.method": request.method, "http.route": route, "url.path": request.path},
+        ) as span:
+            return await answer(request, handler, route, span)
+
+    async def answer(
+        request: web.Request, handler: Handler, route: str, span: trace.Span | None
+    ) -> web.StreamResponse:
         method = request.method
         start = time.perf_counter()
         status = 500
-        with tracer.start_as_current_span(
-            f"{method} {route}",
-            context=telemetry.extract(request.headers),
-            kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": method, "http.route": route, "url.path": request.path},
-        ) as span:
-            m.in_flight.inc()
-            try:
-                response = await handler(request)
-                status = response.status
-                return response
-            except web.HTTPException as exc:  # redirects and the like, raised rather than returned
-                status = exc.status
-                raise
-            except asyncio.CancelledError:
-                status = 499  # the client went away first (nginx's convention)
-                raise
-            finally:
-                elapsed = time.perf_counter() - start
-                m.in_flight.dec()
-                m.requests.labels(method, route, str(status)).inc()
-                m.latency.labels(method, route).observe(elapsed)
+        m.in_flight.inc()
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:  # redirects and the like, raised rather than returned
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = 499  # the client went away first (nginx's convention)
+            raise
+        finally:
+            elapsed = time.perf_counter() - start
+            m.in_flight.dec()
+            m.requests.labels(method, route, str(status)).inc()
+            m.latency.labels(method, route).observe(elapsed)
+            if span is not None:
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500:
                     span.set_status(trace.StatusCode.ERROR)
-                if route not in OPERATIONAL:
-                    log.info(
-                        "request",
-                        extra={
-                            "method": method,
-                            "route": route,
-                            "status": status,
-                            "duration_ms": round(elapsed * 1000, 2),
-                            **log_fields(request),
-                        },
-                    )
+            level = logged_at(method, route, status) if route not in OPERATIONAL else None
+            if level is not None and log.isEnabledFor(level):
+                sampled = {"sampled_every": every} if every > 1 and status < 400 else {}
+                log.log(
+                    level,
+                    "request",
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        **sampled,
+                        **log_fields(request),
+                    },
+                )
 
     return observe
 
@@ -125,6 +153,7 @@ def web_app(
     log_fields: Callable[[web.Request], Mapping[str, object]] = _no_fields,
     json_response: JsonResponse = _json,
     client_max_size: int = 1024**2,
+    access_log_every: int = 1,
 ) -> web.Application:
     """An app with the observability middleware outermost, then `middlewares`, and the operational routes.
 
@@ -133,7 +162,8 @@ def web_app(
     """
     m = HttpMetrics(metrics.new_registry())
     app = web.Application(
-        middlewares=[observing(m, route_template, log_fields), *middlewares], client_max_size=client_max_size
+        middlewares=[observing(m, route_template, log_fields, access_log_every), *middlewares],
+        client_max_size=client_max_size,
     )
     app[METRICS] = m
     app[HEALTH] = health

@@ -18,6 +18,7 @@ from scimsuite.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimsuite.console.v1 import console_pb2, console_pb2_grpc
 from scimsuite.directory.v1 import directory_pb2, directory_pb2_grpc
 from suite_common.admin_credential import AdminCredentialCheck
+from suite_common.db_statements import statement_counter
 from suite_common.health import Check, DependencyHealth, pool_check
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import migrate_database
@@ -94,7 +95,10 @@ PartsFactory = Callable[[Runtime, Settings, CollectorRegistry], Awaitable[Direct
 
 async def postgres_parts(runtime: Runtime, s: Settings, registry: CollectorRegistry) -> DirectoryParts:
     """The real parts: one pool, the LISTENing credentials cache, the outbox relay to NATS."""
-    pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+    statements = statement_counter(registry, "directory") if s.db_statement_metrics else None
+    pool = await create_pool(
+        s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max, statements=statements
+    )
     runtime.on_close(pool.close)
     credentials = CredentialsCache(s.database_url, ttl_s=s.credentials_cache_ttl_s)
     runtime.spawn(credentials.run(), shutdown=credentials.shutdown)
@@ -119,7 +123,7 @@ async def postgres_parts(runtime: Runtime, s: Settings, registry: CollectorRegis
     return DirectoryParts(
         resources=ResourceService(pool, write_members_inline_max=s.write_members_inline_max),
         authenticator=Authenticator(pooled_token_lookup(pool), credentials, pooled_idp_recorder(pool)),
-        admin=AdminService(PostgresUnitsOfWork(pool), s.public_base_url),
+        admin=AdminService(PostgresUnitsOfWork(pool), s.public_base_url, credentials.invalidate),
         lister=await cursor_lister(pool, s),
         checks={"database": pool_check(pool)},
         console_pool=pool,

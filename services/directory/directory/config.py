@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from suite_common.db_statements import ENV as STATEMENT_METRICS_ENV
 from suite_common.nats_connect import parse_servers
-from suite_common.settings import env_float, env_int, env_str, environ
+from suite_common.settings import env_bool, env_float, env_int, env_str, environ
 from suite_common.streams import replicas_setting
 
 
@@ -44,6 +45,8 @@ class Settings:
     request_log_retention_days: float = 30.0
     request_log_max_rows: int = 100_000
     request_log_prune_s: float = 300.0
+    # Count SQL statements into `db_statements_total` (the round-trip guard of tests/perf); off in production.
+    db_statement_metrics: bool = False
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -73,4 +76,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         request_log_retention_days=env_float(env, "REQUEST_LOG_RETENTION_DAYS", 30.0),
         request_log_max_rows=env_int(env, "REQUEST_LOG_MAX_ROWS_PER_CONNECTION", 100_000),
         request_log_prune_s=env_float(env, "REQUEST_LOG_PRUNE_SECONDS", 300.0),
+        db_statement_metrics=env_bool(env, STATEMENT_METRICS_ENV, False),
     )

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from scimsuite.console.v1 import console_pb2, console_pb2_grpc
 from scimsuite.portal.v1 import portal_pb2, portal_pb2_grpc
 from suite_common.admin_credential import AdminCredentialCheck
+from suite_common.db_statements import statement_counter
 from suite_common.health import Check, DependencyHealth, pool_check
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import migrate_database
@@ -36,6 +37,7 @@ from portal_actions.entrypoints.grpc_console import ConsolePortalServicer
 from portal_actions.entrypoints.grpc_safeguards import SafeguardsServicer
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.admin import PortalAdmin
+from portal_actions.service_layer.configuration_reads import CachedConfiguration
 from portal_actions.service_layer.consume import EventHandlers
 from portal_actions.service_layer.safeguards import Safeguards
 
@@ -77,8 +79,13 @@ EventsFactory = Callable[[Runtime, Settings, PortalParts, PortalMetrics], Awaita
 
 
 async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) -> PortalParts:
-    pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+    statements = statement_counter(metrics.registry, "portal-actions") if s.db_statement_metrics else None
+    pool = await create_pool(
+        s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max, statements=statements
+    )
     runtime.on_close(pool.close)
+    config = CachedConfiguration(s.database_url)
+    runtime.spawn(config.run(), shutdown=config.shutdown)
     safeguards = Safeguards(pool, s.guard_defaults)
 
     async def sample_held() -> None:
@@ -87,7 +94,7 @@ async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) 
     runtime.spawn(sample_every(5.0, sample_held, runtime.stop))
     return PortalParts(
         admin=PortalAdmin(pool),
-        handlers=EventHandlers(pool, metrics, guard_defaults=s.guard_defaults),
+        handlers=EventHandlers(pool, metrics, guard_defaults=s.guard_defaults, config=config),
         safeguards=safeguards,
         checks={"database": pool_check(pool)},
         console_pool=pool,
@@ -124,6 +131,7 @@ async def jetstream_events(
         ack_wait_s=s.ack_wait_s,
         concurrency=max(s.db_pool_max - 1, 1),
         order_key=DirectoryEvent.order_key,
+        batch_handler=parts.handlers.apply_batch,
     )
     runtime.spawn(consumer.run(), shutdown=consumer.shutdown)
     js = nc.jetstream()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from suite_common.db_statements import ENV as STATEMENT_METRICS_ENV
 from suite_common.nats_connect import parse_servers
-from suite_common.settings import env_float, env_int, env_str, environ
+from suite_common.settings import env_bool, env_float, env_int, env_str, environ
 from suite_common.streams import replicas_setting
 
 from portal_actions.domain.guard import DEFAULT_GUARD, GUARD_OFF, GuardPolicy
@@ -33,6 +34,8 @@ class Settings:
     guard_defaults: GuardPolicy
     # JetStream copies of the event streams: 1 on one server (`make run`), 3 on a production cluster.
     stream_replicas: int = 1
+    # Count SQL statements into `db_statements_total` (the round-trip guard of tests/perf); off in production.
+    db_statement_metrics: bool = False
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -55,6 +58,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
         guard_defaults=_guard_defaults(env_str(env, "PORTAL_GUARD_DEFAULT", "on")),
         stream_replicas=replicas_setting(env),
+        db_statement_metrics=env_bool(env, STATEMENT_METRICS_ENV, False),
     )
 
 

@@ -14,7 +14,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 class PortalMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         self._held_labels: set[tuple[str, str]] = set()
+        self.events_applied = Counter(
+            "portal_events_applied",
+            "Directory events applied (first deliveries; repeats are not counted), by portal.",
+            ["portal"],
+            registry=registry,
+        )
         self.actions_applied = Counter(
             "portal_actions_applied",
             "Portal actions applied, by portal and kind of action (create-employee, remove, ...).",
@@ -56,6 +63,7 @@ class PortalMetrics:
         self._held_labels = self._held_labels | seen
 
     def applied(self, portal: str, actions: list[str]) -> None:
+        self.events_applied.labels(portal).inc()
         for action in actions:
             self.actions_applied.labels(portal, action).inc()
 

@@ -36,6 +36,9 @@ class Settings:
     request_log_parse_limit: int = 256 * 1024
     request_log_linger_s: float = 0.25
     request_log_queue_bytes: int = 64 * 1024 * 1024
+    # Successful requests logged at INFO: the first and every N-th per route (1: all). Errors always are;
+    # the rest go to DEBUG. Metrics and traces see every request whatever this is.
+    access_log_every: int = 100
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -66,4 +69,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         request_log_parse_limit=env_int(env, "EDGE_REQUEST_LOG_PARSE_LIMIT", 256 * 1024),
         request_log_linger_s=env_float(env, "EDGE_REQUEST_LOG_FLUSH_SECONDS", 0.25),
         request_log_queue_bytes=env_int(env, "EDGE_REQUEST_LOG_QUEUE_BYTES", 64 * 1024 * 1024),
+        access_log_every=env_int(env, "EDGE_ACCESS_LOG_EVERY", 100),
     )

@@ -1,9 +1,10 @@
 """Publishes outbox rows to JetStream, each with `Nats-Msg-Id` = event id, then deletes them.
 
 Safe with several directory replicas: rows are claimed with FOR UPDATE SKIP LOCKED and only the oldest row
-of each resource is claimable, so per-resource order holds. A crash between publish and delete republishes
-the row, and JetStream drops the repeat inside its duplicate window. While NATS is down the transaction
-rolls back, rows wait, and the relay retries with backoff.
+of each resource is claimable, so per-resource order holds. One statement claims and deletes a batch; its
+publishes go out together (their acks awaited side by side) and the delete commits only once every ack is
+in. A crash before the commit republishes the rows, and JetStream drops the repeats inside its duplicate
+window. While NATS is down the transaction rolls back, rows wait, and the relay retries with backoff.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opentelemetry import trace
 from suite_common import streams, telemetry
+from suite_common.db_statements import mark_work
 from suite_common.nats_connect import connect_forever
 from suite_common.pg_listen import listen_until
 from suite_common.waiting import wait_or_timeout
@@ -72,6 +74,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
+        mark_work("relay")
         self._nc = await connect_forever(self.nats_url, self._stopping, "directory-outbox-relay")
         if self._nc is None:
             return
@@ -95,6 +98,9 @@ class OutboxRelay:
                     delay = min(delay * 2, 5.0)
             delay = 0.2
             while not self._stopping.is_set():
+                # Cleared before draining, not after: a commit notified while the batch is in flight must
+                # wake the next round, or its row would wait a whole poll interval.
+                self._wake.clear()
                 try:
                     sent = await self.drain_once()
                     delay = 0.2
@@ -104,8 +110,12 @@ class OutboxRelay:
                     delay = min(delay * 2, 5.0)
                     continue
                 if sent < self.batch_size:
-                    self._wake.clear()
-                    await self._sleep(self.poll_interval_s, wakeable=True)
+                    notified = await self._sleep(self.poll_interval_s, wakeable=True)
+                    # Statement counts (suite_common.db_statements) tell the rounds commits asked for from
+                    # the idle polls, which cost the same whether or not anything was written.
+                    mark_work("relay" if notified else "relay-poll")
+                else:
+                    mark_work("relay")
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -113,8 +123,9 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await self._nc.drain()
 
-    async def _sleep(self, seconds: float, wakeable: bool = False) -> None:
-        await wait_or_timeout(self._wake if wakeable else self._stopping, seconds)
+    async def _sleep(self, seconds: float, wakeable: bool = False) -> bool:
+        """True when woken (by a notification, or by shutdown) rather than by the timeout."""
+        return await wait_or_timeout(self._wake if wakeable else self._stopping, seconds)
 
     async def _listen(self) -> None:
         """LISTEN for commits that wrote outbox rows: events leave within milliseconds, not a poll period."""
@@ -123,11 +134,10 @@ class OutboxRelay:
     async def drain_once(self) -> int:
         assert self._js is not None
         async with transaction(self.pool) as conn:
-            rows = await outbox.claim_batch(conn, self.batch_size)
+            rows = await outbox.take_batch(conn, self.batch_size)
             if not rows:
                 return 0
             await asyncio.gather(*(self._publish(row) for row in rows))
-            await outbox.delete(conn, [r.id for r in rows])
         self.published_total += len(rows)
         return len(rows)
 

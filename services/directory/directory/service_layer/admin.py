@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from scim_core.kinds import PORTAL_NAMES
@@ -22,8 +23,17 @@ from directory.service_layer.unit_of_work import AdminUnitsOfWork
 
 
 class AdminService:
-    def __init__(self, units: AdminUnitsOfWork, public_base_url: str) -> None:
+    def __init__(
+        self,
+        units: AdminUnitsOfWork,
+        public_base_url: str,
+        credentials_changed: Callable[[], None] = lambda: None,
+    ) -> None:
         self.units = units
+        # Every replica's token cache is emptied by the database's NOTIFY, which arrives a moment after
+        # the commit; this replica's own cache is emptied at once, so a token it revoked is refused by the
+        # very next request it serves (the other replicas follow within the NOTIFY's delivery time).
+        self._credentials_changed = credentials_changed
         self.public_base_url = public_base_url
 
     def base_url(self, connection_id: uuid.UUID | str) -> str:
@@ -95,6 +105,7 @@ class AdminService:
         found = await self.connection(workspace, portal)
         async with self.units(transactional=True) as uow:
             await uow.tenants.set_profile(found.id, chosen)
+        self._credentials_changed()
         return await self.connection(workspace, portal)
 
     async def disable(self, workspace: str, portal: str) -> Connection:
@@ -104,6 +115,7 @@ class AdminService:
         async with self.units(transactional=True) as uow:
             await uow.tenants.set_connection_enabled(found.id, False)
             await uow.tenants.revoke_tokens(found.id)
+        self._credentials_changed()
         return await self.connection(workspace, portal)
 
     async def rotate(self, workspace: str, portal: str, overlap_seconds: float) -> Credentials:
@@ -114,12 +126,15 @@ class AdminService:
         async with self.units(transactional=True) as uow:
             await uow.tenants.expire_tokens(found.id, overlap_seconds)
             await uow.tenants.add_token(found.id, token)
+        self._credentials_changed()
         return Credentials(await self.connection(workspace, portal), token)
 
     async def revoke(self, workspace: str, portal: str) -> int:
         found = await self.connection(workspace, portal)
         async with self.units(transactional=True) as uow:
-            return await uow.tenants.revoke_tokens(found.id)
+            revoked = await uow.tenants.revoke_tokens(found.id)
+        self._credentials_changed()
+        return revoked
 
     async def connections(self, workspace: str) -> list[Connection]:
         ws = await self.workspace(workspace)

@@ -77,13 +77,6 @@ def resource_schema(ctx: ConnectionContext, kind: str) -> ResourceSchema:
     return resource_with_extensions(USER_RESOURCE, custom)
 
 
-async def _groups(conn: Conn, row: asyncpg.Record, projection: Projection) -> Any:
-    """A user's computed `groups` (RFC 7643 §4.1.2), read only when the response includes them."""
-    if not projection.with_groups:
-        return None
-    return (await users_repo.groups_of(conn, [row["id"]]))[row["id"]]
-
-
 async def _members(conn: Conn, row: asyncpg.Record, projection: Projection) -> Any:
     """A group's members, read only when the response includes them (`excludedAttributes=members`)."""
     if not projection.with_members:
@@ -102,8 +95,8 @@ async def _written_members(conn: Conn, row: asyncpg.Record, projection: Projecti
     if not projection.with_members:
         return None
     asked = any(a.lower().rsplit(":", 1)[-1] == "members" for a in projection.attributes)
-    if not asked and await groups_repo.has_more_members_than(conn, row["id"], inline_max):
-        return None
+    if not asked:
+        return await groups_repo.members_if_at_most(conn, row["id"], inline_max)
     return (await groups_repo.members_of(conn, [row["id"]]))[row["id"]]
 
 
@@ -138,11 +131,14 @@ class ResourceService:
     ) -> Stored:
         async with self.pool.acquire() as conn:
             if kind == ResourceKind.USER:
-                row = await users_repo.get(conn, ctx.connection_id, resource_id)
+                row = await users_repo.get(
+                    conn, ctx.connection_id, resource_id, with_groups=projection.with_groups
+                )
                 if row is None:
                     raise errors.NotFound(f"User {resource_id} not found")
                 return Stored(
-                    user_representation(row, await _groups(conn, row, projection)), user_version(row)
+                    user_representation(row, row["groups"] if projection.with_groups else None),
+                    user_version(row),
                 )
             row = await groups_repo.get(conn, ctx.connection_id, resource_id)
             if row is None:
@@ -172,12 +168,14 @@ class ResourceService:
                 descending=descending,
                 offset=offset,
                 limit=limit,
+                extra_columns=users_repo.GROUPS_COLUMN
+                if kind == ResourceKind.USER and projection.with_groups
+                else "",
             )
             ids = [r["id"] for r in page.rows]
             if kind == ResourceKind.USER:
-                groups = await users_repo.groups_of(conn, ids) if projection.with_groups and ids else {}
                 resources = (
-                    [user_representation(r, groups.get(r["id"], [])) for r in page.rows]
+                    [user_representation(r, r["groups"]) for r in page.rows]
                     if projection.with_groups
                     else [user_representation(r) for r in page.rows]
                 )
@@ -353,7 +351,9 @@ class ResourceService:
         compute: Any,
     ) -> Stored:
         async with transaction(self.pool) as conn:
-            row = await users_repo.get(conn, ctx.connection_id, resource_id, for_update=True)
+            row = await users_repo.get(
+                conn, ctx.connection_id, resource_id, for_update=True, with_groups=projection.with_groups
+            )
             if row is None:
                 raise errors.NotFound(f"User {resource_id} not found")
             _check_version(ResourceKind.USER, row, expected_version)
@@ -362,10 +362,12 @@ class ResourceService:
                 current.pop(key, None)
             doc = compute(current)
             if _changed(doc, current):
-                row = await users_repo.update(conn, row["id"], doc)
+                row = await users_repo.update(conn, row["id"], doc, with_groups=projection.with_groups)
                 event = self._event(ResourceKind.USER, "Updated", row, user_representation(row), info)
                 await outbox.append(conn, ctx, event)
-            return Stored(user_representation(row, await _groups(conn, row, projection)), user_version(row))
+            return Stored(
+                user_representation(row, row["groups"] if projection.with_groups else None), user_version(row)
+            )
 
     async def _write_group(
         self,

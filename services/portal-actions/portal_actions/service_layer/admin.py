@@ -86,7 +86,7 @@ class PortalAdmin:
             attribute, key = check_mapping(scim_attribute, key)
         except InvalidMapping as exc:
             raise InvalidBehaviour(str(exc)) from exc
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             await configuration.save_attribute_mapping(
                 conn, workspace_ref(workspace_id), portal_ref(portal), attribute, key
             )

@@ -8,7 +8,7 @@ version of their last change. Through the consumer, an event also waits for its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scim_core.kinds import ResourceKind
 
@@ -16,8 +16,9 @@ from portal_actions.adapters.postgres import Conn, mirror, tracking
 from portal_actions.domain.events import DirectoryEvent
 from portal_actions.domain.guard import DEFAULT_GUARD, GuardPolicy
 from portal_actions.domain.ordering import require_predecessor
-from portal_actions.service_layer.apply_group import apply_group
-from portal_actions.service_layer.apply_user import apply_user
+from portal_actions.service_layer.apply_group import apply_locked_group, group_state
+from portal_actions.service_layer.apply_user import apply_locked_user, mirror_state
+from portal_actions.service_layer.configuration_reads import DIRECT, ConfigurationReads
 from portal_actions.service_layer.dry_run import apply_user_dry
 
 
@@ -33,17 +34,55 @@ async def apply_event(
     *,
     wait_for_predecessor: bool = False,
     guard_defaults: GuardPolicy = DEFAULT_GUARD,
+    config: ConfigurationReads = DIRECT,
+    locked: bool = False,
 ) -> Outcome:
-    first, dry_run = await tracking.begin(conn, event.event_id, event.workspace_id, event.portal)
-    if not first:
+    """`config`: where the connection's behaviour and attribute mappings come from (a cache, or the
+    database in this transaction). `locked`: the caller already holds the resource's lock
+    (`mirror.lock_all`), so recording the event and reading and saving the mirror take one statement."""
+    user = event.kind == ResourceKind.USER
+    # A Dashboard user's account is read only after the connection's role lock (`mirror.lock_roles`).
+    with_account = user and event.portal != "dashboard"
+    if locked:
+        start = await _start(conn, event, user, with_account, event_id=event.event_id)
+    else:
+        first, dry_run = await tracking.begin(
+            conn,
+            event.event_id,
+            event.workspace_id,
+            event.portal,
+            mirror.lock_class(event.kind),
+            event.resource_id,
+        )
+        if not first:
+            return Outcome(False, [])
+        if user and dry_run:  # a dry run rehearses from the old state: read only
+            start = mirror.Start(True, True, await mirror.read_user(conn, event.resource_id))
+        else:
+            start = replace(await _start(conn, event, user, with_account), dry_run=dry_run)
+    if not start.first:
         return Outcome(False, [])
+    # The mirror was saved by the statement above; a predecessor still pending raises here, and the
+    # caller's transaction rolls the save back.
     if wait_for_predecessor:
-        # Takes the same per-resource lock the apply step takes (advisory locks nest in one transaction).
-        lock = mirror.lock_user if event.kind == ResourceKind.USER else mirror.lock_group
-        prev = await lock(conn, event.resource_id)
-        require_predecessor(event.resource_id, prev["version"] if prev else 0, event.version)
-    if event.kind == ResourceKind.USER and dry_run:
+        require_predecessor(event.resource_id, start.prev["version"] if start.prev else 0, event.version)
+    if user and start.dry_run:
         return Outcome(True, await apply_user_dry(conn, event, guard_defaults))
-    if event.kind == ResourceKind.USER:
-        return Outcome(True, await apply_user(conn, event, guard_defaults))
-    return Outcome(True, await apply_group(conn, event, dry_run=dry_run))
+    if user:
+        return Outcome(True, await apply_locked_user(conn, event, start, guard_defaults, config))
+    return Outcome(
+        True,
+        await apply_locked_group(
+            conn, event, start.prev, dry_run=start.dry_run, config=config, mirrored=True
+        ),
+    )
+
+
+async def _start(
+    conn: Conn, event: DirectoryEvent, user: bool, with_account: bool, event_id: str | None = None
+) -> mirror.Start:
+    if user:
+        return await mirror.start_user(
+            conn, **mirror_state(event), event_id=event_id, with_account=with_account
+        )
+    return await mirror.start_group(conn, **group_state(event), event_id=event_id)

@@ -1,8 +1,11 @@
-"""The consumer's two callbacks: apply an event in one transaction, or record a dead-lettered one."""
+"""The consumer's callbacks: apply one event in a transaction, a fetched batch of events in one
+transaction, or record a dead-lettered event."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 import asyncpg
 from scim_core.kinds import ResourceKind
@@ -15,7 +18,8 @@ from portal_actions.domain.events import DirectoryEvent
 from portal_actions.domain.guard import DEFAULT_GUARD, GuardPolicy
 from portal_actions.metrics import PortalMetrics
 from portal_actions.service_layer.actions import cause_of
-from portal_actions.service_layer.apply_event import apply_event
+from portal_actions.service_layer.apply_event import Outcome, apply_event
+from portal_actions.service_layer.configuration_reads import DIRECT, ConfigurationReads
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +30,60 @@ class EventHandlers:
         pool: asyncpg.Pool,
         metrics: PortalMetrics | None = None,
         guard_defaults: GuardPolicy = DEFAULT_GUARD,
+        config: ConfigurationReads = DIRECT,
     ) -> None:
+        """`config`: the connections' behaviours and attribute mappings (a per-replica cache in the
+        service, the database in each transaction by default)."""
         self.guard_defaults = guard_defaults
         self.pool = pool
         self.metrics = metrics or PortalMetrics(new_registry())
+        self.config = config
 
     async def apply(self, data: bytes, wait_for_predecessor: bool = False) -> None:
         event = DirectoryEvent.decode(data)
         bind(workspace=event.workspace_id, portal=event.portal, event_id=event.event_id)
         async with self.pool.acquire() as conn, conn.transaction():
             outcome = await apply_event(
-                conn, event, wait_for_predecessor=wait_for_predecessor, guard_defaults=self.guard_defaults
+                conn,
+                event,
+                wait_for_predecessor=wait_for_predecessor,
+                guard_defaults=self.guard_defaults,
+                config=self.config,
             )
+        self._applied(event, outcome)
+
+    async def apply_batch(
+        self, batch: Sequence[tuple[bytes, Callable[[], AbstractContextManager[object]]]]
+    ) -> None:
+        """Apply events in one transaction, in the order given, each after its predecessor
+        (`domain.ordering`); each runs inside the context its `span` factory gives (its trace span).
+
+        Any failure rolls every one of them back and is raised: the consumer then applies them one by one,
+        so that a failing event alone is retried or dead-lettered. Each event is still recorded as applied
+        in the transaction that applies it, so a batch is applied exactly once or not at all.
+        """
+        events = [(DirectoryEvent.decode(data), span) for data, span in batch]
+        outcomes: list[tuple[DirectoryEvent, Outcome]] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            # Every resource's lock first, in one statement and one global order (no deadlock between
+            # replicas' batches); then each event records itself and its mirror row in one statement.
+            await mirror.lock_all(conn, [(mirror.lock_class(e.kind), e.resource_id) for e, _ in events])
+            for event, span in events:
+                bind(workspace=event.workspace_id, portal=event.portal, event_id=event.event_id)
+                with span():
+                    outcome = await apply_event(
+                        conn,
+                        event,
+                        wait_for_predecessor=True,
+                        guard_defaults=self.guard_defaults,
+                        config=self.config,
+                        locked=True,
+                    )
+                outcomes.append((event, outcome))
+        for event, outcome in outcomes:
+            self._applied(event, outcome)
+
+    def _applied(self, event: DirectoryEvent, outcome: Outcome) -> None:
         if outcome.applied:
             self.metrics.applied(event.portal, outcome.actions)
         if outcome.applied and outcome.actions:

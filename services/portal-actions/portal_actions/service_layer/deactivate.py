@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
-from portal_actions.adapters.postgres import Conn, accounts, configuration, devices
+from portal_actions.adapters.postgres import Conn, Row, accounts, configuration, devices
 from portal_actions.domain.behaviour import Behaviour
 from portal_actions.domain.deactivation_plan import (
     AccountView,
@@ -24,7 +22,7 @@ from portal_actions.service_layer import guard_check
 from portal_actions.service_layer.actions import UserActions
 
 
-def account_view(account: asyncpg.Record | dict[str, Any] | None) -> AccountView | None:
+def account_view(account: Row | None) -> AccountView | None:
     if account is None:
         return None
     return AccountView(status=account["status"], role=account["role"] or "")
@@ -33,7 +31,7 @@ def account_view(account: asyncpg.Record | dict[str, Any] | None) -> AccountView
 async def plan_for(
     conn: Conn,
     behaviour: Behaviour,
-    account: asyncpg.Record | dict[str, Any] | None,
+    account: Row | None,
     user_name: str,
     *,
     lock: bool,
@@ -70,7 +68,7 @@ async def deprovision(
     event: DirectoryEvent,
     behaviour: Behaviour,
     acts: UserActions,
-    account: asyncpg.Record | None,
+    account: Row | None,
     guard_defaults: GuardPolicy,
 ) -> DeactivationStep:
     """Plan, let the mass-deactivation guard hold a destructive step, else execute and audit it."""

@@ -42,6 +42,7 @@ def build_app(settings: Settings) -> web.Application:
         log_fields=observability.log_fields,
         json_response=_scim_json,
         client_max_size=settings.max_body_bytes + 1,
+        access_log_every=settings.access_log_every,
     )
     app[SETTINGS] = settings
     app[observability.IDP_METRICS] = observability.IdpMetrics(app[METRICS].registry)

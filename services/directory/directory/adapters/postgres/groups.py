@@ -175,18 +175,30 @@ async def members_of(conn: Conn, group_ids: list[Any]) -> dict[Any, list[dict[st
         group_ids,
     )
     for r in rows:
-        member = {"value": str(r["user_id"])}
-        if r["display"] is not None:
-            member["display"] = r["display"]
-        if r["member_type"] is not None:
-            member["type"] = r["member_type"]
-        out[r["group_id"]].append(member)
+        out[r["group_id"]].append(_member(r))
     return out
 
 
-async def has_more_members_than(conn: Conn, group_id: Any, limit: int) -> bool:
-    """Whether the group has more than `limit` members; reads at most limit + 1 index entries."""
-    found = await conn.fetchval(
-        "SELECT 1 FROM directory.memberships WHERE group_id = $1 OFFSET $2 LIMIT 1", group_id, limit
+def _member(r: asyncpg.Record) -> dict[str, str]:
+    member = {"value": str(r["user_id"])}
+    if r["display"] is not None:
+        member["display"] = r["display"]
+    if r["member_type"] is not None:
+        member["type"] = r["member_type"]
+    return member
+
+
+async def members_if_at_most(conn: Conn, group_id: Any, limit: int) -> list[dict[str, str]] | None:
+    """`members_of` one group if it has at most `limit` members, else None: one statement that reads at
+    most limit + 1 index entries (unordered, so a large group is never sorted), ordering only those."""
+    rows = await conn.fetch(
+        """
+        SELECT f.user_id, f.display, f.member_type
+          FROM (SELECT m.user_id, m.display, m.member_type, m.added_at
+                  FROM directory.memberships m WHERE m.group_id = $1 LIMIT $2) f
+         ORDER BY f.added_at, f.user_id
+        """,
+        group_id,
+        limit + 1,
     )
-    return found is not None
+    return None if len(rows) > limit else [_member(r) for r in rows]

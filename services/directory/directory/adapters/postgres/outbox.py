@@ -40,34 +40,39 @@ class OutboxRow:
     tracestate: str | None
 
 
-async def claim_batch(conn: Conn, limit: int) -> list[OutboxRow]:
-    """Lock the oldest publishable rows, skipping those another relay replica holds.
+async def take_batch(conn: Conn, limit: int) -> list[OutboxRow]:
+    """Claim and delete the oldest publishable rows in one statement, skipping those another relay replica
+    holds; the caller publishes them before its transaction commits, and a failed publish rolls the
+    delete back.
 
-    A row is publishable only when no older row of the same resource remains, so events of one resource
-    leave in commit order even with several relays; rows of different resources go out in parallel.
+    A row is publishable only when no older row of the same resource remains (a row another replica has
+    taken but not yet committed still counts), so events of one resource leave in commit order even with
+    several relays; rows of different resources go out in parallel. Returned oldest first.
     """
     rows = await conn.fetch(
         """
-        SELECT o.id, o.event_id, o.subject, o.payload, o.traceparent, o.tracestate
-          FROM directory.outbox o
-         WHERE NOT EXISTS (
-                 SELECT 1 FROM directory.outbox p WHERE p.stream_key = o.stream_key AND p.id < o.id)
-         ORDER BY o.id
-         LIMIT $1
-           FOR UPDATE SKIP LOCKED
+        WITH claimed AS (
+            SELECT o.id
+              FROM directory.outbox o
+             WHERE NOT EXISTS (
+                     SELECT 1 FROM directory.outbox p WHERE p.stream_key = o.stream_key AND p.id < o.id)
+             ORDER BY o.id
+             LIMIT $1
+               FOR UPDATE SKIP LOCKED
+        )
+        DELETE FROM directory.outbox o USING claimed c
+         WHERE o.id = c.id
+        RETURNING o.id, o.event_id, o.subject, o.payload, o.traceparent, o.tracestate
         """,
         limit,
     )
-    return [
+    taken = [
         OutboxRow(
             r["id"], str(r["event_id"]), r["subject"], bytes(r["payload"]), r["traceparent"], r["tracestate"]
         )
         for r in rows
     ]
-
-
-async def delete(conn: Conn, ids: list[int]) -> None:
-    await conn.execute("DELETE FROM directory.outbox WHERE id = ANY($1::bigint[])", ids)
+    return sorted(taken, key=lambda row: row.id)
 
 
 async def backlog(conn: Conn) -> tuple[int, float]:

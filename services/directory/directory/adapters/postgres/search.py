@@ -42,8 +42,12 @@ async def search(
     descending: bool,
     offset: int,
     limit: int,
+    extra_columns: str = "",
 ) -> Page:
+    """`extra_columns`: more select-list items for the page's rows (`users.GROUPS_COLUMN`)."""
     table, alias, columns = _TABLES[resource.name]
+    if extra_columns:
+        columns = f"{columns}, {extra_columns}"
     params = SqlParams(start=2)
     where = f"{alias}.connection_id = $1"
     if filter_text.strip():

@@ -23,6 +23,16 @@ COLUMNS = (
 )
 
 
+# RFC 7643 §4.1.2 `groups` as one more column of the user's row (`groups_of`, in the same statement as
+# the row or the page, so a lookup is one round trip).
+GROUPS_COLUMN = (
+    "(SELECT coalesce(json_agg(json_build_object('value', g.id::text, 'display', g.display_name,"
+    "                                            'type', 'direct') ORDER BY g.display_name), '[]'::json)"
+    "    FROM directory.memberships m JOIN directory.groups g ON g.id = m.group_id"
+    "   WHERE m.user_id = u.id) AS groups"
+)
+
+
 def _columns(doc: dict[str, Any]) -> tuple[str, str | None, str | None, bool]:
     return (doc["userName"], doc.get("externalId"), doc.get("displayName"), bool(doc.get("active", True)))
 
@@ -52,21 +62,27 @@ async def insert(conn: Conn, connection_id: str, doc: dict[str, Any]) -> asyncpg
 
 
 async def get(
-    conn: Conn, connection_id: str, user_id: str, *, for_update: bool = False
+    conn: Conn, connection_id: str, user_id: str, *, for_update: bool = False, with_groups: bool = False
 ) -> asyncpg.Record | None:
+    """The user's row; `with_groups` adds its `groups` (`GROUPS_COLUMN`)."""
     uid = parse_id(user_id)
     if uid is None:
         return None
     lock = " FOR UPDATE" if for_update else ""
+    columns = f"{COLUMNS}, {GROUPS_COLUMN}" if with_groups else COLUMNS
     return await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM directory.users u WHERE u.id = $1 AND u.connection_id = $2{lock}",
+        f"SELECT {columns} FROM directory.users u WHERE u.id = $1 AND u.connection_id = $2{lock}",
         uid,
         uuid.UUID(connection_id),
     )
 
 
-async def update(conn: Conn, user_id: Any, doc: dict[str, Any]) -> asyncpg.Record:
+async def update(
+    conn: Conn, user_id: Any, doc: dict[str, Any], *, with_groups: bool = False
+) -> asyncpg.Record:
+    """The row after the update; `with_groups` adds its `groups` (`GROUPS_COLUMN`)."""
     user_name, external_id, display_name, active = _columns(doc)
+    columns = f"{COLUMNS}, {GROUPS_COLUMN}" if with_groups else COLUMNS
     try:
         row = await conn.fetchrow(
             f"""
@@ -75,7 +91,7 @@ async def update(conn: Conn, user_id: Any, doc: dict[str, Any]) -> asyncpg.Recor
                    version = u.version + 1, last_modified = now(),
                    stamp = nextval('directory.representation_stamps')
              WHERE u.id = $1
-            RETURNING {COLUMNS}
+            RETURNING {columns}
             """,
             user_id,
             user_name,

@@ -6,6 +6,14 @@ from portal_actions.adapters.postgres import Conn
 from portal_actions.domain.admin_views import AttributeMapping, RoleMapping
 from portal_actions.domain.behaviour import Behaviour
 
+# Every write of a behaviour or an attribute mapping notifies here in its own transaction, so that the
+# replicas' configuration caches (`service_layer.configuration_reads`) drop what they hold when it commits.
+NOTIFY_CHANNEL = "portal_configuration"
+
+
+async def _notify_change(conn: Conn) -> None:
+    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+
 
 async def behaviour(conn: Conn, workspace_id: str, portal: str) -> Behaviour | None:
     row = await conn.fetchrow(
@@ -44,6 +52,7 @@ async def save_behaviour(conn: Conn, b: Behaviour) -> None:
         b.deactivate_policy or None,
         b.role_settle_seconds,
     )
+    await _notify_change(conn)
 
 
 async def mapped_roles(conn: Conn, workspace_id: str, group_names: list[str]) -> list[str]:
@@ -116,6 +125,7 @@ async def save_attribute_mapping(
         scim_attribute,
         metadata_key,
     )
+    await _notify_change(conn)
 
 
 async def add_policy(conn: Conn, workspace_id: str, name: str) -> None:

@@ -41,20 +41,30 @@ async def dead_letters(conn: Conn) -> list[DeadLetterEntry]:
     return [DeadLetterEntry(r["event_id"], r["subject"], r["error"], r["deliveries"], r["at"]) for r in rows]
 
 
-async def begin(conn: Conn, event_id: str, workspace_id: str, portal: str) -> tuple[bool, bool]:
-    """Record the event as applied in the caller's transaction, and read its connection's dry-run flag in
-    the same statement: (first delivery, dry run)."""
+async def begin(
+    conn: Conn, event_id: str, workspace_id: str, portal: str, lock_class: int, resource_id: str
+) -> tuple[bool, bool]:
+    """Record the event as applied in the caller's transaction, read its connection's dry-run flag and take
+    its resource's advisory lock (`mirror.USER_LOCK` or `GROUP_LOCK`), in one statement: (first delivery,
+    dry run).
+
+    The resource's mirror row must be read by a later statement: this one's snapshot is taken before the
+    lock is granted, so it may predate the commit of the event that held the lock.
+    """
     row = await conn.fetchrow(
         """
         WITH recorded AS (
             INSERT INTO portal.processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1
         )
         SELECT EXISTS (SELECT 1 FROM recorded) AS first,
-               EXISTS (SELECT 1 FROM portal.dry_runs WHERE workspace_id = $2 AND portal = $3) AS dry_run
+               EXISTS (SELECT 1 FROM portal.dry_runs WHERE workspace_id = $2 AND portal = $3) AS dry_run,
+               pg_advisory_xact_lock($4, hashtext($5))::text AS locked
         """,
         event_id,
         workspace_id,
         portal,
+        lock_class,
+        resource_id,
     )
     assert row is not None
     return bool(row["first"]), bool(row["dry_run"])
