@@ -16,7 +16,7 @@ def listening_cache() -> CredentialsCache:
 
 def test_a_cached_token_is_served_until_an_invalidation() -> None:
     cache = listening_cache()
-    cache.put(b"digest", CTX, None, cache.generation)
+    cache.remember(b"digest", CTX, None, cache.generation)
     assert cache.get(b"digest") == CTX
     cache.invalidate()
     assert cache.get(b"digest") is None
@@ -26,17 +26,17 @@ def test_a_lookup_that_raced_a_revocation_is_not_cached() -> None:
     cache = listening_cache()
     started_at = cache.generation  # the lookup reads the database here...
     cache.invalidate()  # ...a revocation commits and its NOTIFY arrives...
-    cache.put(b"digest", CTX, None, started_at)  # ...then the lookup's (stale) result comes back
+    cache.remember(b"digest", CTX, None, started_at)  # ...then the lookup's (stale) result comes back
     assert cache.get(b"digest") is None
 
 
 def test_nothing_is_cached_without_a_live_listen_connection() -> None:
     cache = CredentialsCache("postgresql://unused", ttl_s=30.0)
-    cache.put(b"digest", CTX, None, cache.generation)
+    cache.remember(b"digest", CTX, None, cache.generation)
     assert cache.get(b"digest") is None
 
 
 def test_an_entry_never_outlives_its_token() -> None:
     cache = listening_cache()
-    cache.put(b"digest", CTX, 0.0, cache.generation)  # the token expires now (end of a rotation overlap)
+    cache.remember(b"digest", CTX, 0.0, cache.generation)  # the token expires now (end of a rotation overlap)
     assert cache.get(b"digest") is None

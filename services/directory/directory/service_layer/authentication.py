@@ -65,7 +65,7 @@ class Authenticator:
             if found is not None:
                 ctx = found[0]
                 if self.cache:
-                    self.cache.put(digest, ctx, found[1], generation)
+                    self.cache.remember(digest, ctx, found[1], generation)
         # A token for another connection is treated exactly like an unknown token: nothing is revealed.
         if ctx is None or ctx.connection_id != connection_id:
             raise errors.Unauthorized("invalid bearer token")
