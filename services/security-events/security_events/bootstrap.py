@@ -125,7 +125,7 @@ async def compose(runtime: Runtime, s: Settings) -> None:
     runtime.on_close(drain_nats)
     consumer = EventConsumer(
         nc,
-        names=EventStreams(s.stream_name, s.events_subject_prefix),
+        names=EventStreams(s.stream_name, s.events_subject_prefix, s.stream_replicas),
         durable=s.consumer_name,
         handler=SetBuilder(pool, keys, s.public_base_url, metrics).apply_group,
         batch=s.fetch_batch,

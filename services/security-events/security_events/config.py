@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from suite_common.settings import env_bool, env_float, env_int, env_str, environ
+from suite_common.streams import replicas_setting
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class Settings:
     db_pool_min: int
     db_pool_max: int
     stream_name: str
+    # JetStream copies of the event streams (EVENTS_STREAM_REPLICAS): this service must ask for the same
+    # count as the directory, or its start-up would move the stream back to another replica count.
+    stream_replicas: int
     events_subject_prefix: str
     consumer_name: str
     fetch_batch: int
@@ -58,6 +62,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_min=env_int(env, "SECURITY_EVENTS_DB_POOL_MIN", 2),
         db_pool_max=env_int(env, "SECURITY_EVENTS_DB_POOL_MAX", 10),
         stream_name=env_str(env, "EVENTS_STREAM", "SCIM_EVENTS"),
+        stream_replicas=replicas_setting(env),
         events_subject_prefix=env_str(env, "EVENTS_SUBJECT_PREFIX", "scim"),
         consumer_name=env_str(env, "SECURITY_EVENTS_CONSUMER", "security-events"),
         fetch_batch=env_int(env, "SECURITY_EVENTS_FETCH_BATCH", 64),

@@ -21,16 +21,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import FetchTimeoutError
 from opentelemetry import trace
 from suite_common import streams, telemetry
+from suite_common.jetstream_pull import pull_batches
 from suite_common.pg import CONNECTION_ERRORS
-from suite_common.waiting import wait_or_timeout
 
 from portal_actions.domain.ordering import PredecessorPending
 
@@ -88,57 +85,15 @@ class EventConsumer:
         self._stopping.set()
 
     async def run(self) -> None:
-        js = self.nc.jetstream()
-        while not self._stopping.is_set():
-            try:
-                replicas = self.names.replicas
-                await streams.ensure_stream(
-                    js, self.names.stream, [self.names.events_filter], 3600.0, replicas=replicas
-                )
-                await streams.ensure_stream(
-                    js,
-                    self.names.dead_letter_stream,
-                    [self.names.dead_letter_filter],
-                    3600.0,
-                    replicas=replicas,
-                )
-                sub = await js.pull_subscribe(
-                    self.names.events_filter,
-                    durable=self.durable,
-                    stream=self.names.stream,
-                    config=ConsumerConfig(
-                        durable_name=self.durable,
-                        ack_policy=AckPolicy.EXPLICIT,
-                        ack_wait=self.ack_wait_s,
-                        deliver_policy=DeliverPolicy.ALL,
-                        max_ack_pending=4096,
-                        max_deliver=-1,
-                    ),
-                )
-                break
-            except Exception as exc:
-                log.warning("cannot subscribe yet", extra={"error": str(exc)})
-                await wait_or_timeout(self._stopping, 1.0)
-        else:
-            return
-        try:
-            await self._fetch_loop(sub)
-        finally:
-            # A pull subscription left subscribed makes a later `drain()` wait forever on its internal queue.
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-
-    async def _fetch_loop(self, sub: Any) -> None:
-        while not self._stopping.is_set():
-            try:
-                msgs = await sub.fetch(self.batch, timeout=1.0)
-            except (FetchTimeoutError, TimeoutError):
-                continue
-            except Exception as exc:
-                log.warning("fetch failed", extra={"error": str(exc)})
-                await asyncio.sleep(0.5)
-                continue
-            await self._apply_fetched(msgs)
+        await pull_batches(
+            self.nc,
+            self.names,
+            durable=self.durable,
+            ack_wait_s=self.ack_wait_s,
+            batch=self.batch,
+            stopping=self._stopping,
+            handle=self._apply_fetched,
+        )
 
     async def _apply_fetched(self, msgs: list[Msg]) -> None:
         chains = self._chains(msgs)

@@ -17,13 +17,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import FetchTimeoutError
 from suite_common import streams
+from suite_common.jetstream_pull import pull_batches
 from suite_common.pg import CONNECTION_ERRORS
 
 from security_events.domain.directory_event import DirectoryEvent
@@ -67,52 +65,23 @@ class EventConsumer:
         self._stopping.set()
 
     async def run(self) -> None:
-        js = self.nc.jetstream()
-        while not self._stopping.is_set():
-            try:
-                await streams.ensure_stream(js, self.names.stream, [self.names.events_filter], 3600.0)
-                sub = await js.pull_subscribe(
-                    self.names.events_filter,
-                    durable=self.durable,
-                    stream=self.names.stream,
-                    config=ConsumerConfig(
-                        durable_name=self.durable,
-                        ack_policy=AckPolicy.EXPLICIT,
-                        ack_wait=self.ack_wait_s,
-                        deliver_policy=DeliverPolicy.ALL,
-                        max_ack_pending=4096,
-                        max_deliver=-1,
-                    ),
-                )
-                break
-            except Exception as exc:
-                log.warning("cannot subscribe yet", extra={"error": str(exc)})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), 1.0)
-        else:
-            return
-        try:
-            await self._fetch_loop(sub)
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+        await pull_batches(
+            self.nc,
+            self.names,
+            durable=self.durable,
+            ack_wait_s=self.ack_wait_s,
+            batch=self.batch,
+            stopping=self._stopping,
+            handle=self._handle_fetched,
+        )
 
-    async def _fetch_loop(self, sub: Any) -> None:
-        while not self._stopping.is_set():
-            try:
-                msgs = await sub.fetch(self.batch, timeout=1.0)
-            except (FetchTimeoutError, TimeoutError):
-                continue
-            except Exception as exc:
-                log.warning("fetch failed", extra={"error": str(exc)})
-                await asyncio.sleep(0.5)
-                continue
-            chains = _chains(msgs)
-            groups = [
-                [m for chain in chains[i :: self.groups] for m in chain]
-                for i in range(min(self.groups, len(chains)))
-            ]
-            await asyncio.gather(*(self._group(g) for g in groups))
+    async def _handle_fetched(self, msgs: list[Msg]) -> None:
+        chains = _chains(msgs)
+        groups = [
+            [m for chain in chains[i :: self.groups] for m in chain]
+            for i in range(min(self.groups, len(chains)))
+        ]
+        await asyncio.gather(*(self._group(g) for g in groups))
 
     def _stalled_for(self, key: str, seen: int) -> float:
         now = asyncio.get_running_loop().time()
