@@ -13,8 +13,9 @@ test can budget each without racing the others.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from asyncpg import introspection
@@ -51,6 +52,17 @@ def mark_work(kind: str) -> None:
 
 def mark_background() -> None:
     mark_work(BACKGROUND)
+
+
+@contextlib.contextmanager
+def counted_as(kind: str) -> Iterator[None]:
+    """Count the statements sent inside the block as `kind`, then as before (for a one-off side task that
+    runs inside a request, such as recording a connection's newly seen IdP)."""
+    token = _work.set(kind)
+    try:
+        yield
+    finally:
+        _work.reset(token)
 
 
 def statement_counter(registry: CollectorRegistry, service: str) -> StatementLogger:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from suite_common.db_statements import counted_as
 
 from directory.adapters.postgres.rows import Conn
 from directory.domain.admin import Connection, Workspace
@@ -213,7 +214,9 @@ def pooled_idp_recorder(pool: asyncpg.Pool) -> Callable[[str, str], Awaitable[bo
     """`record_detected_idp` on a connection of `pool`, the authenticator's other database side."""
 
     async def record(connection_id: str, idp: str) -> bool:
-        async with pool.acquire() as conn:
-            return await record_detected_idp(conn, connection_id, idp)
+        # Once per connection and change of IdP, not per request: counted apart from a request's budget.
+        with counted_as("idp-record"):
+            async with pool.acquire() as conn:
+                return await record_detected_idp(conn, connection_id, idp)
 
     return record
