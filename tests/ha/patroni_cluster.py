@@ -281,11 +281,17 @@ class PatroniCluster:
         self.account.own(self.root)
         self.etcd.start()
         self.nodes[0].start()  # bootstraps (initdb) and takes the leader key
-        _wait(
-            "first node primary",
-            lambda: self.members().get(self.nodes[0].name, {}).get("role") == "leader",
-            timeout,
-        )
+        try:
+            _wait(
+                "first node primary",
+                lambda: self.members().get(self.nodes[0].name, {}).get("role") == "leader",
+                timeout,
+            )
+        except RuntimeError as exc:
+            # Patroni's own output says why (an import error, a refused DCS, initdb), not the timeout.
+            out = self.nodes[0].root / "patroni.out"
+            tail = out.read_text(errors="replace")[-3000:] if out.exists() else "(no patroni.out)"
+            raise RuntimeError(f"{exc}; {out}:\n{tail}") from None
         for node in self.nodes[1:]:
             node.start()  # clones the primary with pg_basebackup
         self.wait_replicated(timeout)
