@@ -190,6 +190,10 @@ async def test_enable_scim_shows_the_token_once_and_logs_okta_requests(
 
     errors = await console.get(f"/workspaces/{ws}/store/log?errors=1")
     assert "<td>401</td>" in errors.text and "<td>201</td>" not in errors.text
+    # A failed request is two clicks from the workspace page: its error count, then the entry.
+    errors_link = f'href="/workspaces/{ws}/store/log?errors=1"'
+    assert errors_link in (await console.get(f"/workspaces/{ws}")).text
+    assert errors_link in (await console.get(f"/workspaces/{ws}/store")).text
 
     async def provisioned() -> Page:
         person = await console.get(f"/workspaces/{ws}/store/people/{user_id}")
