@@ -144,6 +144,11 @@ class PatroniNode:
                     "synchronous_mode": self.synchronous,
                     "postgresql": {
                         "use_pg_rewind": True,
+                        # A crashed primary whose rewind fails (or whose timeline diverged past what
+                        # pg_rewind can mend) is re-cloned from the new primary instead of staying out of
+                        # the cluster: what operators configure so a node always comes back as a standby.
+                        "remove_data_directory_on_rewind_failure": True,
+                        "remove_data_directory_on_diverged_timelines": True,
                         "parameters": {
                             "wal_level": "replica",
                             "hot_standby": "on",
@@ -177,6 +182,9 @@ class PatroniNode:
                     "rewind": {"username": "postgres", "password": "postgres"},
                 },
                 "parameters": {"unix_socket_directories": str(self.root)},
+                # Local settings too: Patroni versions differ in which section they read these from.
+                "remove_data_directory_on_rewind_failure": True,
+                "remove_data_directory_on_diverged_timelines": True,
             },
         }
         path = self.root / "patroni.yml"
@@ -318,7 +326,19 @@ class PatroniCluster:
                 return False
             return not self.synchronous or any(m.get("role") == "sync_standby" for m in standbys)
 
-        _wait("standbys streaming", ready, timeout)
+        try:
+            _wait("standbys streaming", ready, timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; members: {self.members()}\n{self.logs_tail()}") from None
+
+    def logs_tail(self, chars: int = 4000) -> str:
+        """The end of every node's Patroni log: why a node did not start, rewind or stream."""
+        tails = []
+        for node in self.nodes:
+            for path in [node.root / "patroni.out", *sorted((node.root / "log").glob("*.log"))]:
+                if path.exists():
+                    tails.append(f"--- {path}:\n{path.read_text(errors='replace')[-chars:]}")
+        return "\n".join(tails)
 
     def primary(self) -> PatroniNode:
         members = self.members()

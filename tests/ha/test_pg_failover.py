@@ -92,7 +92,8 @@ class Failovers:
 
     def rejoin(self) -> None:
         started = time.monotonic()
-        self.cluster.wait_replicated()
+        # A loaded CI box (the whole suite beside this test) has been seen needing over 120 s.
+        self.cluster.wait_replicated(timeout=240.0)
         self.log[-1]["rejoined_s"] = round(time.monotonic() - started, 2)
 
     def fault(self, n: int) -> Fault:
@@ -209,7 +210,7 @@ async def pg_failover_run(
         stack.stop()
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 async def test_short_load_survives_a_patroni_failover_with_a_synchronous_standby(
     sync_cluster: PatroniCluster, nats_url: str
 ) -> None:
