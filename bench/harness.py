@@ -80,6 +80,8 @@ class Harness:
         self.meter.add("scim-edge", stack.edges[0].pid)
         self.meter.add("directory", stack.directories[0].pid)
         self.meter.add("portal-actions", stack.portals[0].pid)
+        if stack.security_events is not None:  # a consumer of every event, so part of a change's cost
+            self.meter.add("security-events", stack.security_events.pid)
         admin = AdminClient(stack)
         try:
             tenant = await admin.enable("bench", "store", on_create="employee", on_deactivate="remove")

@@ -21,6 +21,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from suite_common.db_statements import mark_background
+from suite_common.log_sampling import DEFAULT_EVERY, SuccessSampler
 from suite_common.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,10 @@ def _split_method(full: str) -> tuple[str, str]:
 class GrpcServerMetrics(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Counts, times and logs every unary call; streaming calls (health `Watch`) pass through untouched."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, log_every: int = DEFAULT_EVERY) -> None:
+        """`log_every`: an "rpc handled" line at INFO for every failure and every `log_every`-th success
+        per method (`suite_common.log_sampling`); the counters see every call."""
+        self.sampler = SuccessSampler(log_every)
         self.handled = Counter(
             "grpc_server_handled",
             "gRPC calls completed, by method and status code.",
@@ -139,13 +143,17 @@ class GrpcServerMetrics(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 elapsed = time.perf_counter() - start
                 self.handled.labels(service, method, code.name).inc()
                 self.latency.labels(service, method).observe(elapsed)
-                if service not in _QUIET_SERVICES:
-                    log.info(
+                failed = code is not grpc.StatusCode.OK
+                level = self.sampler.level(method, failed=failed)
+                if service not in _QUIET_SERVICES and log.isEnabledFor(level):
+                    log.log(
+                        level,
                         "rpc handled",
                         extra={
                             "grpc_method": f"{service}/{method}",
                             "grpc_code": code.name,
                             "duration_ms": round(elapsed * 1000, 2),
+                            **self.sampler.fields(failed=failed),
                         },
                     )
 

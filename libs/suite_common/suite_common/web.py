@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from suite_common import metrics, telemetry
 from suite_common.health import DependencyHealth
+from suite_common.log_sampling import SuccessSampler
 from suite_common.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -69,15 +70,7 @@ def observing(
     `access_log_every`-th success per route (1: all of them); every other success is logged at DEBUG. A
     JSON line per request costs more CPU than many a request itself (docs/benchmarks.md).
     """
-    every = max(access_log_every, 1)
-    successes: dict[tuple[str, str], int] = {}
-
-    def logged_at(method: str, route: str, status: int) -> int:
-        if status >= 400 or every == 1:
-            return logging.INFO
-        n = successes.get((method, route), 0)
-        successes[(method, route)] = n + 1
-        return logging.INFO if n % every == 0 else logging.DEBUG
+    sampler = SuccessSampler(access_log_every)
 
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -118,9 +111,10 @@ def observing(
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500:
                     span.set_status(trace.StatusCode.ERROR)
-            level = logged_at(method, route, status) if route not in OPERATIONAL else None
+            failed = status >= 400
+            level = sampler.level((method, route), failed=failed) if route not in OPERATIONAL else None
             if level is not None and log.isEnabledFor(level):
-                sampled = {"sampled_every": every} if every > 1 and status < 400 else {}
+                sampled = sampler.fields(failed=failed)
                 log.log(
                     level,
                     "request",

@@ -139,7 +139,7 @@ async def compose(
     runtime.on_close(metrics_server.close)  # last to close: the final counts can be scraped while draining
     p = await parts(runtime, s, registry)
     servers = GrpcServers(
-        [GrpcServerMetrics(registry)],
+        [GrpcServerMetrics(registry, s.log_success_every)],
         separate_admin=bool(s.admin_listen),
         admin_interceptors=[AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE, CONSOLE_SERVICE])],
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from suite_common.db_statements import ENV as STATEMENT_METRICS_ENV
+from suite_common.log_sampling import every_setting
 from suite_common.nats_connect import parse_servers
 from suite_common.settings import env_bool, env_float, env_int, env_str, environ
 from suite_common.streams import replicas_setting
@@ -47,6 +48,8 @@ class Settings:
     request_log_prune_s: float = 300.0
     # Count SQL statements into `db_statements_total` (the round-trip guard of tests/perf); off in production.
     db_statement_metrics: bool = False
+    # An "rpc handled" (and "event applied") line at INFO per failure and per n-th success (log_sampling).
+    log_success_every: int = 100
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +76,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         credentials_cache_ttl_s=env_float(env, "CREDENTIALS_CACHE_SECONDS", 30.0),
         write_members_inline_max=env_int(env, "GROUP_WRITE_MEMBERS_INLINE_MAX", 100),
         stream_replicas=replicas_setting(env),
+        log_success_every=every_setting(env),
         request_log_retention_days=env_float(env, "REQUEST_LOG_RETENTION_DAYS", 30.0),
         request_log_max_rows=env_int(env, "REQUEST_LOG_MAX_ROWS_PER_CONNECTION", 100_000),
         request_log_prune_s=env_float(env, "REQUEST_LOG_PRUNE_SECONDS", 300.0),

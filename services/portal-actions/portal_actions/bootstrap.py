@@ -94,7 +94,9 @@ async def postgres_parts(runtime: Runtime, s: Settings, metrics: PortalMetrics) 
     runtime.spawn(sample_every(5.0, sample_held, runtime.stop))
     return PortalParts(
         admin=PortalAdmin(pool),
-        handlers=EventHandlers(pool, metrics, guard_defaults=s.guard_defaults, config=config),
+        handlers=EventHandlers(
+            pool, metrics, guard_defaults=s.guard_defaults, config=config, log_every=s.log_success_every
+        ),
         safeguards=safeguards,
         checks={"database": pool_check(pool)},
         console_pool=pool,
@@ -161,7 +163,7 @@ async def compose(
     p = await parts(runtime, s, metrics)
     server = grpc.aio.server(
         interceptors=[
-            GrpcServerMetrics(registry),
+            GrpcServerMetrics(registry, s.log_success_every),
             AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE, CONSOLE_SERVICE]),
         ]
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from suite_common.db_statements import ENV as STATEMENT_METRICS_ENV
+from suite_common.log_sampling import every_setting
 from suite_common.nats_connect import parse_servers
 from suite_common.settings import env_bool, env_float, env_int, env_str, environ
 from suite_common.streams import replicas_setting
@@ -36,6 +37,8 @@ class Settings:
     stream_replicas: int = 1
     # Count SQL statements into `db_statements_total` (the round-trip guard of tests/perf); off in production.
     db_statement_metrics: bool = False
+    # An "rpc handled" (and "event applied") line at INFO per failure and per n-th success (log_sampling).
+    log_success_every: int = 100
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +61,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=env_str(env, "LOG_LEVEL", "INFO"),
         guard_defaults=_guard_defaults(env_str(env, "PORTAL_GUARD_DEFAULT", "on")),
         stream_replicas=replicas_setting(env),
+        log_success_every=every_setting(env),
         db_statement_metrics=env_bool(env, STATEMENT_METRICS_ENV, False),
     )
 

@@ -80,7 +80,10 @@ async def compose(runtime: Runtime, s: Settings) -> None:
     poller = Poller(pool, metrics, redeliver_s=s.poll_redeliver_s, max_wait_s=s.poll_max_wait_s)
     health = DependencyHealth({"database": pool_check(pool)}, [ADMIN_SERVICE, TRANSMITTER_SERVICE])
     servers = GrpcServers(
-        [GrpcServerMetrics(registry), AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE])],
+        [
+            GrpcServerMetrics(registry, s.log_success_every),
+            AdminCredentialCheck(s.admin_token, [ADMIN_SERVICE]),
+        ],
         SecurityEventsAdminServicer(admin),
         SetTransmitterServicer(admin, poller),
         health.servicer,

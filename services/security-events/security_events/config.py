@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from suite_common.log_sampling import every_setting
 from suite_common.settings import env_bool, env_float, env_int, env_str, environ
 from suite_common.streams import replicas_setting
 
@@ -48,6 +49,8 @@ class Settings:
     retention_s: float
     shutdown_grace_s: float
     log_level: str
+    # An "rpc handled" (and "event applied") line at INFO per failure and per n-th success (log_sampling).
+    log_success_every: int = 100
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +66,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_max=env_int(env, "SECURITY_EVENTS_DB_POOL_MAX", 10),
         stream_name=env_str(env, "EVENTS_STREAM", "SCIM_EVENTS"),
         stream_replicas=replicas_setting(env),
+        log_success_every=every_setting(env),
         events_subject_prefix=env_str(env, "EVENTS_SUBJECT_PREFIX", "scim"),
         consumer_name=env_str(env, "SECURITY_EVENTS_CONSUMER", "security-events"),
         fetch_batch=env_int(env, "SECURITY_EVENTS_FETCH_BATCH", 64),

@@ -218,6 +218,10 @@ class Stack:
         for url in self.edge_urls:
             if not wait_http_port(int(url.rsplit(":", 1)[1]), 30):
                 raise RuntimeError(f"edge {url} not listening; logs in {self.log_dir}")
+        # A port that answers may be a stranger's, if ours failed to bind it: every service must still run.
+        dead = [f"{svc.name} pid {svc.pid}" for svc in self.services if not svc.alive()]
+        if dead:
+            raise RuntimeError(f"exited while starting: {', '.join(dead)}; logs in {self.log_dir}")
 
     def start_console(self, extra_env: Mapping[str, str] | None = None) -> str:
         """Start one admin console over the first directory and portal-actions; returns its URL."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -69,10 +70,45 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         return True
 
 
+# Ports this process handed out: never handed out twice, even once their first taker has exited.
+_handed_out: set[int] = set()
+_FIRST_PORT = 10_000
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on, for a server started next.
+
+    Chosen below the kernel's ephemeral range (Linux: 32768 and up) when there is room: a port the kernel
+    picked for `bind(0)` may be picked again for another process's outgoing connection or `bind(0)` in
+    the moment before our server binds it (seen: an edge failing with EADDRINUSE while a stranger
+    answered on its port). Below the range, only callers of this function compete, and they never get
+    the same port twice.
+    """
+    top = _ephemeral_start()
+    if top - _FIRST_PORT >= 1_000:
+        for _ in range(200):
+            port = random.randrange(_FIRST_PORT, top)
+            if port in _handed_out:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind((host, port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+        port = int(sock.getsockname()[1])
+    _handed_out.add(port)
+    return port
 
 
 def wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:

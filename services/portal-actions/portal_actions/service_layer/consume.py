@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 
 import asyncpg
 from scim_core.kinds import ResourceKind
+from suite_common.log_sampling import SuccessSampler
 from suite_common.logs import bind
 from suite_common.metrics import new_registry
 
@@ -31,9 +32,13 @@ class EventHandlers:
         metrics: PortalMetrics | None = None,
         guard_defaults: GuardPolicy = DEFAULT_GUARD,
         config: ConfigurationReads = DIRECT,
+        log_every: int = 1,
     ) -> None:
         """`config`: the connections' behaviours and attribute mappings (a per-replica cache in the
-        service, the database in each transaction by default)."""
+        service, the database in each transaction by default). `log_every`: an "event applied" line at
+        INFO for the first and every n-th event of each type (`suite_common.log_sampling`); the audit
+        records every action."""
+        self.log_sampler = SuccessSampler(log_every)
         self.guard_defaults = guard_defaults
         self.pool = pool
         self.metrics = metrics or PortalMetrics(new_registry())
@@ -64,7 +69,7 @@ class EventHandlers:
         """
         events = [(DirectoryEvent.decode(data), span) for data, span in batch]
         outcomes: list[tuple[DirectoryEvent, Outcome]] = []
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction(), audit.deferred(conn):
             # Every resource's lock first, in one statement and one global order (no deadlock between
             # replicas' batches); then each event records itself and its mirror row in one statement.
             await mirror.lock_all(conn, [(mirror.lock_class(e.kind), e.resource_id) for e, _ in events])
@@ -86,8 +91,12 @@ class EventHandlers:
     def _applied(self, event: DirectoryEvent, outcome: Outcome) -> None:
         if outcome.applied:
             self.metrics.applied(event.portal, outcome.actions)
-        if outcome.applied and outcome.actions:
-            log.info(
+        if not (outcome.applied and outcome.actions):
+            return
+        level = self.log_sampler.level(event.event_type)
+        if log.isEnabledFor(level):
+            log.log(
+                level,
                 "event applied",
                 extra={
                     "event_id": event.event_id,
@@ -95,6 +104,7 @@ class EventHandlers:
                     "workspace": event.workspace_id,
                     "portal": event.portal,
                     "actions": outcome.actions,
+                    **self.log_sampler.fields(),
                 },
             )
 

@@ -180,7 +180,8 @@ class PushDeliverer:
                 if outcome.kind == push_outcome.REFUSED:
                     await sets.failed(conn, receiver_id, stored.jti, outcome.error)
                 elif outcome.kind == push_outcome.RETRY:
-                    if stored.age_s >= self.policy.dead_letter_after_s:
+                    # Its age now, not at the claim: the attempt itself (a timeout) may cross the bound.
+                    if stored.age_s + elapsed_s >= self.policy.dead_letter_after_s:
                         await sets.dead(conn, stored.seq, outcome.error)
                     else:
                         delay = push_outcome.backoff_s(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 from scim_core import errors
 from scim_core.patch import MemberRef
 
+from directory.adapters.postgres import outbox
 from directory.adapters.postgres.rows import Conn, parse_id, parse_ids
 
 COLUMNS = "g.id, g.display_name, g.external_id, g.doc, g.version, g.created_at, g.last_modified"
@@ -50,28 +52,47 @@ async def get(
     )
 
 
-async def update(conn: Conn, group_id: Any, doc: dict[str, Any]) -> asyncpg.Record:
+def pending(read: asyncpg.Record, doc: dict[str, Any], last_modified: datetime) -> dict[str, Any]:
+    """The row `update_with_event` is about to store, shaped as `COLUMNS` returns it, for its event."""
+    return {
+        "id": read["id"],
+        "display_name": doc["displayName"],
+        "external_id": doc.get("externalId"),
+        "doc": doc,
+        "version": read["version"] + 1,
+        "created_at": read["created_at"],
+        "last_modified": last_modified,
+    }
+
+
+async def update_with_event(conn: Conn, row: dict[str, Any], event: Sequence[Any]) -> asyncpg.Record:
+    """`update` and the outbox event built from `pending` in one statement. The caller holds the group's
+    row lock (`get(for_update=True)`), so the stored row is exactly the pending one."""
     try:
-        row = await conn.fetchrow(
+        written = await conn.fetchrow(
             f"""
-            UPDATE directory.groups AS g
-               SET display_name = $2, external_id = $3, doc = $4,
-                   version = g.version + 1, last_modified = now(),
-                   -- members' `groups[].display` is this name: a rename must change their ETags
-                   name_stamp = CASE WHEN g.display_name IS DISTINCT FROM $2
-                                     THEN nextval('directory.representation_stamps') ELSE g.name_stamp END
-             WHERE g.id = $1
-            RETURNING {COLUMNS}
+            WITH g AS (
+                UPDATE directory.groups AS g
+                   SET display_name = $2, external_id = $3, doc = $4, version = $5, last_modified = $6,
+                       name_stamp = CASE WHEN g.display_name IS DISTINCT FROM $2
+                                         THEN nextval('directory.representation_stamps') ELSE g.name_stamp END
+                 WHERE g.id = $1
+                RETURNING {COLUMNS}
+            ), e AS ({outbox.insert_from("g", 7)})
+            SELECT * FROM g
             """,
-            group_id,
-            doc["displayName"],
-            doc.get("externalId"),
-            doc,
+            row["id"],
+            row["display_name"],
+            row["external_id"],
+            row["doc"],
+            row["version"],
+            row["last_modified"],
+            *event,
         )
     except asyncpg.UniqueViolationError as exc:
-        raise errors.Uniqueness(f"a Group with displayName {doc['displayName']!r} already exists") from exc
-    assert row is not None
-    return row
+        raise errors.Uniqueness(f"a Group with displayName {row['display_name']!r} already exists") from exc
+    assert written is not None
+    return written
 
 
 async def delete(conn: Conn, group_id: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from suite_common import telemetry
 
@@ -13,21 +15,34 @@ from directory.domain.tenancy import ConnectionContext
 NOTIFY_CHANNEL = "directory_outbox"
 
 
-async def append(conn: Conn, ctx: ConnectionContext, event: ResourceChanged) -> None:
-    """Record the event in the caller's transaction; a trigger's NOTIFY wakes the relay when it commits."""
+_TYPES = ("uuid", "text", "text", "bytea", "text", "text")
+_INSERT = "INSERT INTO directory.outbox (event_id, stream_key, subject, payload, traceparent, tracestate)"
+
+
+def values(ctx: ConnectionContext, event: ResourceChanged) -> tuple[Any, ...]:
+    """The outbox row of `event`, in the column order of `insert_from` and `append`."""
     headers = telemetry.inject({})
-    await conn.execute(
-        """
-        INSERT INTO directory.outbox (event_id, stream_key, subject, payload, traceparent, tracestate)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        """,
-        event.event_id,
+    return (
+        uuid.UUID(event.event_id),
         event.stream_key,
         event.subject(ctx),
         event.envelope(ctx).SerializeToString(),
         headers.get("traceparent"),
         headers.get("tracestate"),
     )
+
+
+def insert_from(source: str, first: int) -> str:
+    """An outbox INSERT for a data-modifying CTE: one event per row of `source` (none when the change
+    wrote no row), its values in parameters `$first` … `$first+5` (`values`)."""
+    # Typed: a parameter in a SELECT list takes no type from the INSERT's target columns.
+    params = ", ".join(f"${first + i}::{t}" for i, t in enumerate(_TYPES))
+    return f"{_INSERT} SELECT {params} FROM {source}"
+
+
+async def append(conn: Conn, ctx: ConnectionContext, event: ResourceChanged) -> None:
+    """Record the event in the caller's transaction; a trigger's NOTIFY wakes the relay when it commits."""
+    await conn.execute(f"{_INSERT} VALUES ($1, $2, $3, $4, $5, $6)", *values(ctx, event))
 
 
 @dataclass(frozen=True)

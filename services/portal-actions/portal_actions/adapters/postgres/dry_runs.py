@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from portal_actions.adapters.postgres import Conn
+from portal_actions.adapters.postgres import Conn, audit
 
 
 async def since(conn: Conn, workspace_id: str, portal: str) -> datetime | None:
@@ -32,11 +32,13 @@ async def leave(conn: Conn, workspace_id: str, portal: str) -> bool:
 
 
 async def last_audit_id(conn: Conn) -> int:
+    await audit.flush(conn)  # entries kept for the end of the batch count as written (audit.deferred)
     n: int = await conn.fetchval("SELECT coalesce(max(id), 0) FROM portal.audit")
     return n
 
 
 async def audit_of_event(conn: Conn, event_id: str, after_id: int) -> list[asyncpg.Record]:
+    await audit.flush(conn)
     return await conn.fetch(
         "SELECT * FROM portal.audit WHERE event_id = $1 AND id > $2 ORDER BY id", event_id, after_id
     )
@@ -44,6 +46,7 @@ async def audit_of_event(conn: Conn, event_id: str, after_id: int) -> list[async
 
 async def record_rehearsed(conn: Conn, rows: list[asyncpg.Record]) -> None:
     """The entries a rehearsal wrote (and rolled back), kept as `dry-run`: what would have been applied."""
+    await audit.flush(conn)
     await conn.executemany(
         """
         INSERT INTO portal.audit (workspace_id, portal, user_id, user_name, group_name, action, result,

@@ -325,6 +325,7 @@ async def set_membership(
             cause.request_id or None,
             cause.mode,
         ]
+        await audit.flush(conn)  # entries kept for the end of the batch go first (audit.deferred)
     rows = await conn.fetch(
         f"""
         WITH changed AS (
