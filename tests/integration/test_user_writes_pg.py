@@ -29,14 +29,26 @@ from scim_core.schema import USER_URN
 from scimsuite.events.v1 import events_pb2
 from suite_common.pg import create_pool
 
+from tests.support.servers import Servers, create_database, drop_database
+from tests.support.stack import migrate
+
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 NONE = RequestInfo()
 ALL = Projection()
 
 
+@pytest_asyncio.fixture(scope="module")
+async def own_database(servers: Servers) -> AsyncIterator[str]:
+    """A database of its own: the session's has an outbox relay draining the rows these tests read."""
+    dsn = await create_database(servers, "userwrites")
+    await migrate(dsn)
+    yield dsn
+    await drop_database(servers, dsn)
+
+
 @pytest_asyncio.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await create_pool(database_url, min_size=1, max_size=12)
+async def pool(own_database: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(own_database, min_size=1, max_size=12)
     yield p
     await p.close()
 
