@@ -1,8 +1,9 @@
 """Event → portal-action lag: POST /Users at a fixed rate to a Store tenant (on_create=employee) and time
 how long after each write the Store employee account exists.
 
-Both ends are read from PostgreSQL, which all services share, so they come from one clock:
-  start = directory.users.created_at  (now() of the directory's write transaction, before its commit)
+Both ends are read from PostgreSQL, and every process runs on this host, so they come from one clock:
+  start = directory.users.created_at  (the directory's clock just before it sends the user's INSERT: the
+                                       row and its event are one statement, both carrying that time)
   end   = portal.accounts.updated_at  (now() of portal-actions' transaction that created the account)
 The lag therefore spans commit, outbox relay, JetStream, consumer and the start of the portal write; it
 misses only the portal transaction's own commit (one fsync). The 201's arrival time at the client (also

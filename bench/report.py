@@ -137,7 +137,10 @@ def render(results: dict[str, Any]) -> str:
                 f"{r['accounts_missing']} | "
                 f"{r['errors']} | {_f(r['foreign_cpu_pct'], 0)} | {_f(r.get('iowait_pct'), 0)} |"
             )
-        lines += ["", "Lag = portal.accounts.updated_at - directory.users.created_at (one PostgreSQL clock)."]
+        lines += [
+            "",
+            "Lag = portal.accounts.updated_at - directory.users.created_at (one host clock; bench/lag.py).",
+        ]
 
     spec = results.get("spec")
     if spec:
