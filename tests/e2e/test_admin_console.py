@@ -210,6 +210,28 @@ async def test_enable_scim_shows_the_token_once_and_logs_okta_requests(
     assert tail.status == 200 and '"entries"' in tail.text
 
 
+async def test_the_log_names_the_idp_the_edge_recognised_not_only_the_user_agent(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    """Entra's Test Connection may send no Entra User-Agent; its ADSCIMVersion header still gives it away.
+    The edge recognises that, and the provisioning log shows what the edge recognised."""
+    ws = await _workspace(console, f"entra-{unique}")
+    _, base_url, token = await _enable_store(console, ws)
+    scim = _scim(http, stack, ws, base_url, token)
+    probe = await scim.get("/Users", params={"count": "1"}, headers={"ADSCIMVersion": "2.0"})
+    assert probe.status == 200
+
+    async def logged() -> str:
+        log = await console.get(f"/workspaces/{ws}/store/log")
+        entry = re.search(r'/store/log/(\d+)">', log.text)
+        assert entry, log.text
+        return entry.group(1)
+
+    detail = await console.get(f"/workspaces/{ws}/store/log/{await assert_eventually(logged)}")
+    assert "<dt>IdP</dt><dd>Microsoft Entra ID (User-Agent" in detail.text, detail.text
+    assert "aiohttp" in detail.text  # the User-Agent the request did carry, which names no IdP
+
+
 async def test_hostile_user_names_render_as_text(
     console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
 ) -> None:

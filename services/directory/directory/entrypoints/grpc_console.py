@@ -128,6 +128,7 @@ class RequestLogIngestServicer(console_pb2_grpc.RequestLogIngestServicer):
                 response_body=r.response_body,
                 truncated=r.truncated,
                 token_sha256=bytes(r.token_sha256),
+                idp=r.idp,
             )
             for r in request.records
         ]

@@ -14,7 +14,7 @@ from suite_common.waiting import wait_or_timeout
 
 from directory.adapters.postgres import request_log
 from directory.adapters.postgres.request_log import NewEntry
-from directory.domain.idp import idp_from_user_agent
+from directory.domain.idp import recorded_idp
 from directory.service_layer.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class IncomingRecord:
     response_body: str
     truncated: bool
     token_sha256: bytes
+    idp: str = ""  # what the edge recognised; empty from an older edge
 
 
 def _text(value: str) -> str:
@@ -72,7 +73,7 @@ def _entry(r: IncomingRecord) -> NewEntry | None:
         detail=_text(r.detail),
         latency_ms=r.latency_ms,
         user_agent=_text(r.user_agent),
-        idp=idp_from_user_agent(r.user_agent),
+        idp=recorded_idp(r.idp, r.user_agent),
         resource_type=_text(r.resource_type),
         resource_id=_text(r.resource_id),
         user_name=_text(r.user_name),

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from scim_edge.http.context import RAW_BODY, RECORDER, REQUEST_ID
+from scim_edge.http.context import CLIENT_IDP, RAW_BODY, RECORDER, REQUEST_ID
 from scim_edge.provisioning_log.record import Seen
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
                     response_body=response_body,
                     request_size=request_size,
                     response_size=response_size,
+                    idp=request.get(CLIENT_IDP, ""),
                 )
             )
         except Exception:  # the log must never fail a SCIM request

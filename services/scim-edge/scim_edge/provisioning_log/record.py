@@ -36,6 +36,7 @@ class Seen:
     # Sizes of the bodies as sent; a body over the parse limit is not held at all (its bytes are empty).
     request_size: int = 0
     response_size: int = 0
+    idp: str = ""  # as recognised for this request (scim_edge.scim.idp)
 
     @property
     def held_bytes(self) -> int:
@@ -92,4 +93,5 @@ def build(seen: Seen, path_prefix: str, max_bytes: int, parse_limit: int) -> con
         response_body=response.text,
         truncated=request.truncated or response.truncated,
         token_sha256=seen.token_sha256,
+        idp=seen.idp,
     )

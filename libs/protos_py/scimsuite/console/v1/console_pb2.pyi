@@ -47,6 +47,7 @@ class RequestRecord(_message.Message):
     RESPONSE_BODY_FIELD_NUMBER: _builtins.int
     TRUNCATED_FIELD_NUMBER: _builtins.int
     TOKEN_SHA256_FIELD_NUMBER: _builtins.int
+    IDP_FIELD_NUMBER: _builtins.int
     connection_id: _builtins.str
     at: _builtins.str
     """RFC 3339 time the request arrived."""
@@ -68,6 +69,10 @@ class RequestRecord(_message.Message):
     truncated: _builtins.bool
     token_sha256: _builtins.bytes
     """SHA-256 of the presented bearer token: marks that token's last use; never stored in the log."""
+    idp: _builtins.str
+    """The IdP the edge recognised (okta | entra | unknown), from headers and body shape, not only the
+    User-Agent; empty from an edge older than this field (the directory then reads the User-Agent).
+    """
     def __init__(
         self,
         *,
@@ -89,10 +94,11 @@ class RequestRecord(_message.Message):
         response_body: _builtins.str = ...,
         truncated: _builtins.bool = ...,
         token_sha256: _builtins.bytes = ...,
+        idp: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "connection_id", b"connection_id", "detail", b"detail", "latency_ms", b"latency_ms", "method", b"method", "path", b"path", "query", b"query", "request_body", b"request_body", "request_id", b"request_id", "resource_id", b"resource_id", "resource_type", b"resource_type", "response_body", b"response_body", "scim_type", b"scim_type", "status", b"status", "token_sha256", b"token_sha256", "truncated", b"truncated", "user_agent", b"user_agent", "user_name", b"user_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "connection_id", b"connection_id", "detail", b"detail", "idp", b"idp", "latency_ms", b"latency_ms", "method", b"method", "path", b"path", "query", b"query", "request_body", b"request_body", "request_id", b"request_id", "resource_id", b"resource_id", "resource_type", b"resource_type", "response_body", b"response_body", "scim_type", b"scim_type", "status", b"status", "token_sha256", b"token_sha256", "truncated", b"truncated", "user_agent", b"user_agent", "user_name", b"user_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
