@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scim_core.kinds import ResourceKind
 from scimsuite.events.v1 import events_pb2
 from suite_common import jsonutil
 
@@ -27,6 +28,13 @@ class DirectoryEvent:
     members_removed: tuple[str, ...]
     request_id: str
     request_summary: str = ""
+
+    @property
+    def may_deactivate(self) -> bool:
+        """A user event after which the user is inactive or gone: its portal may run on-deactivate."""
+        if self.kind != ResourceKind.USER:
+            return False
+        return self.change == "Deleted" or (self.state or {}).get("active", True) is not True
 
     @property
     def reason(self) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from scim_core.kinds import ResourceKind
 
-from portal_actions.adapters.postgres import Conn, mirror, tracking
+from portal_actions.adapters.postgres import Conn, held_locks, holds, mirror, tracking
 from portal_actions.domain.events import DirectoryEvent
 from portal_actions.domain.guard import DEFAULT_GUARD, GuardPolicy
 from portal_actions.domain.ordering import require_predecessor
@@ -40,6 +40,24 @@ async def apply_event(
     """`config`: where the connection's behaviour and attribute mappings come from (a cache, or the
     database in this transaction). `locked`: the caller already holds the resource's lock
     (`mirror.lock_all`), so recording the event and reading and saving the mirror take one statement."""
+    # A deactivation's guard lock is taken with the resource's lock (here, or by the caller's batch), so
+    # the guard's decision does not ask for it again (held_locks).
+    guard = holds.guard_key(event.workspace_id, event.portal) if event.may_deactivate else None
+    with held_locks.holding([guard] if guard is not None and not locked else []):
+        return await _apply_event(
+            conn, event, wait_for_predecessor, guard_defaults, config, locked, None if locked else guard
+        )
+
+
+async def _apply_event(
+    conn: Conn,
+    event: DirectoryEvent,
+    wait_for_predecessor: bool,
+    guard_defaults: GuardPolicy,
+    config: ConfigurationReads,
+    locked: bool,
+    guard: tuple[int, str] | None,
+) -> Outcome:
     user = event.kind == ResourceKind.USER
     # A Dashboard user's account is read only after the connection's role lock (`mirror.lock_roles`).
     with_account = user and event.portal != "dashboard"
@@ -53,6 +71,7 @@ async def apply_event(
             event.portal,
             mirror.lock_class(event.kind),
             event.resource_id,
+            also_lock=guard,
         )
         if not first:
             return Outcome(False, [])

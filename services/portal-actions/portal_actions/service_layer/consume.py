@@ -3,6 +3,7 @@ transaction, or record a dead-lettered event."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -13,7 +14,7 @@ from suite_common.log_sampling import SuccessSampler
 from suite_common.logs import bind
 from suite_common.metrics import new_registry
 
-from portal_actions.adapters.postgres import Conn, audit, mirror, tracking
+from portal_actions.adapters.postgres import Conn, audit, held_locks, holds, mirror, tracking
 from portal_actions.domain.dead_letters import DeadLetter
 from portal_actions.domain.events import DirectoryEvent
 from portal_actions.domain.guard import DEFAULT_GUARD, GuardPolicy
@@ -69,10 +70,19 @@ class EventHandlers:
         """
         events = [(DirectoryEvent.decode(data), span) for data, span in batch]
         outcomes: list[tuple[DirectoryEvent, Outcome]] = []
-        async with self.pool.acquire() as conn, conn.transaction(), audit.deferred(conn):
+        async with (
+            self.pool.acquire() as conn,
+            conn.transaction(),
+            audit.deferred(conn),
+            contextlib.AsyncExitStack() as stack,
+        ):
             # Every resource's lock first, in one statement and one global order (no deadlock between
-            # replicas' batches); then each event records itself and its mirror row in one statement.
-            await mirror.lock_all(conn, [(mirror.lock_class(e.kind), e.resource_id) for e, _ in events])
+            # replicas' batches), with the guard lock of each connection a deactivation may be counted
+            # against; then each event records itself and its mirror row in one statement.
+            keys = [(mirror.lock_class(e.kind), e.resource_id) for e, _ in events]
+            keys += {holds.guard_key(e.workspace_id, e.portal) for e, _ in events if e.may_deactivate}
+            await mirror.lock_all(conn, keys)
+            stack.enter_context(held_locks.holding(keys))
             for event, span in events:
                 bind(workspace=event.workspace_id, portal=event.portal, event_id=event.event_id)
                 with span():

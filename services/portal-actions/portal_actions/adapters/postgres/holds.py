@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from portal_actions.adapters.postgres import Conn
+from portal_actions.adapters.postgres import Conn, held_locks
 from portal_actions.domain.guard import SHARE_FLOOR, GuardPolicy
 
 # Lock classes 1-3 are the mirror's (user, group, roles).
@@ -49,10 +49,16 @@ SELECT hold FROM d
 """
 
 
+def guard_key(workspace_id: str, portal: str) -> tuple[int, str]:
+    """The connection's guard lock as `mirror.lock_all` and `tracking.begin` take it (class, hashed text)."""
+    return _GUARD_LOCK, f"{workspace_id}/{portal}"
+
+
 async def lock(conn: Conn, workspace_id: str, portal: str) -> None:
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2::text || '/' || $3))", _GUARD_LOCK, workspace_id, portal
-    )
+    key = guard_key(workspace_id, portal)
+    if held_locks.held(key):
+        return  # taken with the batch's or the event's other locks
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", *key)
 
 
 async def should_hold(

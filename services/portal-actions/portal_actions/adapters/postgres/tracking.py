@@ -42,29 +42,38 @@ async def dead_letters(conn: Conn) -> list[DeadLetterEntry]:
 
 
 async def begin(
-    conn: Conn, event_id: str, workspace_id: str, portal: str, lock_class: int, resource_id: str
+    conn: Conn,
+    event_id: str,
+    workspace_id: str,
+    portal: str,
+    lock_class: int,
+    resource_id: str,
+    also_lock: tuple[int, str] | None = None,
 ) -> tuple[bool, bool]:
     """Record the event as applied in the caller's transaction, read its connection's dry-run flag and take
     its resource's advisory lock (`mirror.USER_LOCK` or `GROUP_LOCK`), in one statement: (first delivery,
-    dry run).
+    dry run). `also_lock`: one more advisory lock, taken after the resource's (lock classes ascend, as in
+    `mirror.lock_all`), e.g. the connection's guard lock for a deactivation (`held_locks`).
 
     The resource's mirror row must be read by a later statement: this one's snapshot is taken before the
     lock is granted, so it may predate the commit of the event that held the lock.
     """
+    extra = ", pg_advisory_xact_lock($6, hashtext($7))::text AS also_locked" if also_lock else ""
     row = await conn.fetchrow(
-        """
+        f"""
         WITH recorded AS (
             INSERT INTO portal.processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1
         )
         SELECT EXISTS (SELECT 1 FROM recorded) AS first,
                EXISTS (SELECT 1 FROM portal.dry_runs WHERE workspace_id = $2 AND portal = $3) AS dry_run,
-               pg_advisory_xact_lock($4, hashtext($5))::text AS locked
+               pg_advisory_xact_lock($4, hashtext($5))::text AS locked{extra}
         """,
         event_id,
         workspace_id,
         portal,
         lock_class,
         resource_id,
+        *(also_lock or ()),
     )
     assert row is not None
     return bool(row["first"]), bool(row["dry_run"])
