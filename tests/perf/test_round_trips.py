@@ -14,12 +14,13 @@ Statements per request (directory, outside its relay), per event published (rela
     request                      before (68f0fcd)       after (7892502)        now
                                  dir   relay   portal   dir   relay   portal   dir   relay   portal
     POST /Users                  5     5*      14       4     3       6        1     3       6
-    PATCH active=false (Okta)    7     5*      15       5     3       8        2     3       8
+    PATCH active=false (Okta)    7     5*      15       5     3       8        2     3       7
     GET ?filter=userName eq      3     -       -        1     -       -        1     -       -
     group PATCH +1 member        9     5*      11       7     3       5        6     3       5
 
 "now": a user's row and its outbox event are one statement without BEGIN/COMMIT (create: an INSERT CTE;
-PATCH/PUT: a read, then a compare-and-set UPDATE CTE), and a group's row update and event are one statement.
+PATCH/PUT: a read, then a compare-and-set UPDATE CTE), and a group's row update and event are one statement;
+in portal-actions a deactivation's guard lock comes with its resource's lock.
 
 * counted from the code (BEGIN, claim, DELETE, COMMIT, the pool's reset), not measured: the relay was
 changed before its statements were counted apart from the directory's.
@@ -162,7 +163,7 @@ class Cost:
 
 BUDGET = {
     "create": Cost(directory=1, relay=3, portal=6),
-    "deactivate": Cost(directory=2, relay=3, portal=8),
+    "deactivate": Cost(directory=2, relay=3, portal=7),
     "lookup": Cost(directory=1, relay=0, portal=0),
     "group_add": Cost(directory=6, relay=3, portal=5),
     "burst": Cost(directory=1, relay=3, portal=6),
