@@ -40,3 +40,14 @@ def test_an_entry_never_outlives_its_token() -> None:
     cache = listening_cache()
     cache.remember(b"digest", CTX, 0.0, cache.generation)  # the token expires now (end of a rotation overlap)
     assert cache.get(b"digest") is None
+
+
+def test_a_notification_naming_a_connection_drops_only_its_tokens() -> None:
+    cache = listening_cache()
+    other = ConnectionContext(connection_id="c2", workspace_id="w1", portal="mdm", custom_schemas=())
+    cache.remember(b"mine", CTX, None, cache.generation)
+    cache.remember(b"theirs", other, None, cache.generation)
+    cache.invalidate("c2")  # what migration 0013's triggers send: the changed row's connection id
+    assert cache.get(b"mine") == CTX and cache.get(b"theirs") is None
+    cache.invalidate("")  # an empty payload still means everything
+    assert cache.get(b"mine") is None

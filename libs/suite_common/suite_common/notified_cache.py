@@ -1,7 +1,9 @@
 """A per-replica cache that PostgreSQL's NOTIFY keeps honest, for data read on every request or event.
 
 An entry is trusted only while this replica holds a LISTEN connection on the cache's channel: the writers'
-triggers (or use cases) NOTIFY every replica on each change, and each replica drops its whole cache. While
+triggers (or use cases) NOTIFY every replica on each change, and each replica drops what it changed: the
+entries whose `scope_of` is the notification's payload, or its whole cache for an empty payload (or when
+the cache has no scopes). While
 the LISTEN connection is down the cache is bypassed and empty, so a missed notification can never serve a
 stale value. Entries also expire after `ttl_s`, a backstop rather than the mechanism.
 
@@ -75,9 +77,20 @@ class NotifiedCache(Generic[K, V]):
             valid_until = time.monotonic() + lifetime
         self._entries[key] = _Entry(merge(old.value if old else None), valid_until)
 
-    def invalidate(self) -> None:
+    def scope_of(self, value: V) -> str | None:
+        """The scope a NOTIFY payload names to drop `value` alone (e.g. its connection id); None: the
+        cache has no scopes, and every notification empties it."""
+        return None
+
+    def invalidate(self, scope: str = "") -> None:
+        # Any invalidation makes reads in flight uncacheable, whichever scope they were in: simple and safe.
         self.generation += 1
-        self._entries.clear()
+        if not scope:
+            self._entries.clear()
+            return
+        stale = [k for k, e in self._entries.items() if self.scope_of(e.value) in (scope, None)]
+        for key in stale:
+            del self._entries[key]
 
     async def shutdown(self) -> None:
         self._stopping.set()

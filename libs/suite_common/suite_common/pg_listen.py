@@ -23,14 +23,14 @@ log = logging.getLogger(__name__)
 async def listen_until(
     database_url: str,
     channel: str,
-    on_notify: Callable[[], None],
+    on_notify: Callable[[str], None],
     stopping: asyncio.Event,
     *,
     on_up: Callable[[], None] | None = None,
     on_down: Callable[[], None] | None = None,
     retry_s: float = 1.0,
 ) -> None:
-    """LISTEN on `channel` until `stopping` is set, calling `on_notify` for each notification.
+    """LISTEN on `channel` until `stopping` is set, calling `on_notify(payload)` for each notification.
 
     `on_up` runs once the LISTEN is in place and `on_down` whenever it is lost (and on the way out), so a
     caller that trusts state only while notifications flow can tell when they do.
@@ -45,7 +45,7 @@ async def listen_until(
             await wait_or_timeout(stopping, retry_s)
             continue
         try:
-            await conn.add_listener(channel, lambda *_: on_notify())
+            await conn.add_listener(channel, lambda _conn, _pid, _channel, payload: on_notify(payload))
             if on_up is not None:
                 on_up()
             while not stopping.is_set() and not conn.is_closed():

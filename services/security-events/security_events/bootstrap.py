@@ -104,7 +104,11 @@ async def compose(runtime: Runtime, s: Settings) -> None:
         poller.notify()
 
     # Deliverers and long polls wake on committed SETs; without the LISTEN they fall back to their timers.
-    runtime.spawn(listen_until(s.database_url, NOTIFY_CHANNEL, new_sets, runtime.stop, on_up=new_sets))
+    runtime.spawn(
+        listen_until(
+            s.database_url, NOTIFY_CHANNEL, lambda _payload: new_sets(), runtime.stop, on_up=new_sets
+        )
+    )
 
     async def sample_lag() -> None:
         await _sample_lag(pool, metrics)

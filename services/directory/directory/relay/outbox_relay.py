@@ -129,7 +129,9 @@ class OutboxRelay:
 
     async def _listen(self) -> None:
         """LISTEN for commits that wrote outbox rows: events leave within milliseconds, not a poll period."""
-        await listen_until(self.database_url, outbox.NOTIFY_CHANNEL, self._wake.set, self._stopping)
+        await listen_until(
+            self.database_url, outbox.NOTIFY_CHANNEL, lambda _payload: self._wake.set(), self._stopping
+        )
 
     async def drain_once(self) -> int:
         assert self._js is not None

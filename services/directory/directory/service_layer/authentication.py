@@ -48,8 +48,9 @@ class Authenticator:
         if await self.record_idp(ctx.connection_id, client):
             log.info("identity provider recognised", extra={"idp": client, "previous": ctx.detected_idp})
         if self.cache:
-            # The connections trigger's NOTIFY clears every replica's cache; this one need not wait for it.
-            self.cache.invalidate()
+            # The connections trigger's NOTIFY drops the connection from every replica's cache; this one
+            # need not wait for it.
+            self.cache.invalidate(ctx.connection_id)
 
     async def connection(self, authorization: str, connection_id: str) -> ConnectionContext:
         """The connection `authorization` opens, which must be `connection_id` (RFC 7644 §2 leaves the
