@@ -12,16 +12,14 @@ import pytest_asyncio
 from directory.service_layer.credentials_cache import CHANNEL
 
 from tests.support.eventually import assert_eventually
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import migrate
+from tests.support.servers import Servers
+from tests.support.stack import migrated_database
 
 
 @pytest_asyncio.fixture(scope="module")
 async def own_database(servers: Servers) -> AsyncIterator[str]:
-    dsn = await create_database(servers, "credsnotify")
-    await migrate(dsn)
-    yield dsn
-    await drop_database(servers, dsn)
+    async with migrated_database(servers, "credsnotify") as dsn:
+        yield dsn
 
 
 async def test_payload_is_the_connection_and_last_use_is_silent(own_database: str) -> None:

@@ -29,8 +29,8 @@ from scim_core.schema import USER_URN
 from scimsuite.events.v1 import events_pb2
 from suite_common.pg import create_pool
 
-from tests.support.servers import Servers, create_database, drop_database
-from tests.support.stack import migrate
+from tests.support.servers import Servers
+from tests.support.stack import migrated_database
 
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 NONE = RequestInfo()
@@ -40,10 +40,8 @@ ALL = Projection()
 @pytest_asyncio.fixture(scope="module")
 async def own_database(servers: Servers) -> AsyncIterator[str]:
     """A database of its own: the session's has an outbox relay draining the rows these tests read."""
-    dsn = await create_database(servers, "userwrites")
-    await migrate(dsn)
-    yield dsn
-    await drop_database(servers, dsn)
+    async with migrated_database(servers, "userwrites") as dsn:
+        yield dsn
 
 
 @pytest_asyncio.fixture

@@ -370,18 +370,9 @@ class ResourceService:
         write takes the row lock instead (`_write_user_locked`), so a contended user still converges."""
         for _ in range(OPTIMISTIC_ATTEMPTS):
             async with self.pool.acquire() as conn:
-                row = await users_repo.get(
-                    conn,
-                    ctx.connection_id,
-                    resource_id,
-                    with_groups=projection.with_groups,
-                    next_stamp=True,
+                row, current, doc = await _read_and_compute(
+                    conn, ctx, resource_id, expected_version, projection, compute, locked=False
                 )
-                if row is None:
-                    raise errors.NotFound(f"User {resource_id} not found")
-                _check_version(ResourceKind.USER, row, expected_version)
-                current = _editable(user_representation(row))
-                doc = compute(current)
                 if not _changed(doc, current):
                     return _stored_user(row, projection)
                 pending = users_repo.pending(
@@ -411,14 +402,9 @@ class ResourceService:
         compute: Any,
     ) -> Stored:
         async with transaction(self.pool) as conn:
-            row = await users_repo.get(
-                conn, ctx.connection_id, resource_id, for_update=True, with_groups=projection.with_groups
+            row, current, doc = await _read_and_compute(
+                conn, ctx, resource_id, expected_version, projection, compute, locked=True
             )
-            if row is None:
-                raise errors.NotFound(f"User {resource_id} not found")
-            _check_version(ResourceKind.USER, row, expected_version)
-            current = _editable(user_representation(row))
-            doc = compute(current)
             if _changed(doc, current):
                 row = await users_repo.update(conn, row["id"], doc, with_groups=projection.with_groups)
                 event = self._event(ResourceKind.USER, "Updated", row, user_representation(row), info)
@@ -473,6 +459,33 @@ def _editable(representation: dict[str, Any]) -> dict[str, Any]:
     for key in ("id", "meta", "schemas"):
         representation.pop(key, None)
     return representation
+
+
+async def _read_and_compute(
+    conn: Conn,
+    ctx: ConnectionContext,
+    resource_id: str,
+    expected_version: int | None,
+    projection: Projection,
+    compute: Any,
+    *,
+    locked: bool,
+) -> tuple[asyncpg.Record, dict[str, Any], dict[str, Any]]:
+    """A user write's first step: the row (locked, or with a fresh stamp for the compare-and-set),
+    If-Match checked, and (what a client may write now, what it asks for)."""
+    row = await users_repo.get(
+        conn,
+        ctx.connection_id,
+        resource_id,
+        for_update=locked,
+        with_groups=projection.with_groups,
+        next_stamp=not locked,
+    )
+    if row is None:
+        raise errors.NotFound(f"User {resource_id} not found")
+    _check_version(ResourceKind.USER, row, expected_version)
+    current = _editable(user_representation(row))
+    return row, current, compute(current)
 
 
 def _stored_user(row: Any, projection: Projection) -> Stored:
