@@ -24,6 +24,8 @@ from suite_common.metrics import new_registry
 from suite_common.pg import create_pool
 
 from tests.support.eventually import assert_eventually
+from tests.support.servers import Servers
+from tests.support.stack import migrated_database
 
 PROV = "urn:ietf:params:scim:event:prov:"
 
@@ -44,9 +46,18 @@ def _event(workspace: str, user: str, version: int, active: bool = True) -> byte
     ).SerializeToString()
 
 
+@pytest_asyncio.fixture(scope="module")
+async def own_database(servers: Servers) -> AsyncIterator[str]:
+    """A database of its own: on the session's, the session stack's security-events service delivers the
+    same SETs (woken by their NOTIFY, with its own timeouts and dead-letter bound), so a test of the
+    deliverer's timing raced a second deliverer (seen in CI: 8 attempts of 3 s, never dead-lettered)."""
+    async with migrated_database(servers, "setbuild") as dsn:
+        yield dsn
+
+
 @pytest_asyncio.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await create_pool(database_url, min_size=1, max_size=4)
+async def pool(own_database: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(own_database, min_size=1, max_size=4)
     yield p
     await p.close()
 

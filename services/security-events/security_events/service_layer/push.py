@@ -180,8 +180,7 @@ class PushDeliverer:
                 if outcome.kind == push_outcome.REFUSED:
                     await sets.failed(conn, receiver_id, stored.jti, outcome.error)
                 elif outcome.kind == push_outcome.RETRY:
-                    # Its age now, not at the claim: the attempt itself (a timeout) may cross the bound.
-                    if stored.age_s + elapsed_s >= self.policy.dead_letter_after_s:
+                    if self._past_bound(stored, elapsed_s):
                         await sets.dead(conn, stored.seq, outcome.error)
                     else:
                         delay = push_outcome.backoff_s(
@@ -197,6 +196,11 @@ class PushDeliverer:
                 await sets.defer_receiver(conn, receiver_id, hold_s)
         self._count(receiver_id, results, elapsed_s)
 
+    def _past_bound(self, stored: StoredSet, elapsed_s: float) -> bool:
+        """Whether a failed SET is dead-lettered: its age now, not at its claim (the attempt itself, a
+        timeout, may cross the bound)."""
+        return stored.age_s + elapsed_s >= self.policy.dead_letter_after_s
+
     def _count(self, receiver_id: str, results: list[tuple[StoredSet, Outcome]], elapsed_s: float) -> None:
         for stored, outcome in results:
             if outcome.kind == push_outcome.DELIVERED:
@@ -206,7 +210,7 @@ class PushDeliverer:
             elif outcome.kind == push_outcome.REFUSED:
                 self.metrics.failed.labels(receiver_id, outcome.err[:40]).inc()
                 log.warning("receiver refused a SET", extra={"receiver": receiver_id, "error": outcome.error})
-            elif stored.age_s >= self.policy.dead_letter_after_s:
+            elif self._past_bound(stored, elapsed_s):
                 self.metrics.dead.labels(receiver_id).inc()
                 log.error("SET dead-lettered", extra={"receiver": receiver_id, "error": outcome.error})
             else:
