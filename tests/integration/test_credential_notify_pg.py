@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest_asyncio
 from directory.service_layer.credentials_cache import CHANNEL
 
 from tests.support.eventually import assert_eventually
-from tests.support.servers import Servers
-from tests.support.stack import migrated_database
+from tests.support.stack import database_fixture
 
-
-@pytest_asyncio.fixture(scope="module")
-async def own_database(servers: Servers) -> AsyncIterator[str]:
-    async with migrated_database(servers, "credsnotify") as dsn:
-        yield dsn
+own_database = database_fixture("credsnotify")
 
 
 async def test_payload_is_the_connection_and_last_use_is_silent(own_database: str) -> None:

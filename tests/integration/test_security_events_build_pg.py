@@ -24,8 +24,7 @@ from suite_common.metrics import new_registry
 from suite_common.pg import create_pool
 
 from tests.support.eventually import assert_eventually
-from tests.support.servers import Servers
-from tests.support.stack import migrated_database
+from tests.support.stack import database_fixture
 
 PROV = "urn:ietf:params:scim:event:prov:"
 
@@ -46,13 +45,10 @@ def _event(workspace: str, user: str, version: int, active: bool = True) -> byte
     ).SerializeToString()
 
 
-@pytest_asyncio.fixture(scope="module")
-async def own_database(servers: Servers) -> AsyncIterator[str]:
-    """A database of its own: on the session's, the session stack's security-events service delivers the
-    same SETs (woken by their NOTIFY, with its own timeouts and dead-letter bound), so a test of the
-    deliverer's timing raced a second deliverer (seen in CI: 8 attempts of 3 s, never dead-lettered)."""
-    async with migrated_database(servers, "setbuild") as dsn:
-        yield dsn
+# Not the session's database: there the session stack's security-events service delivers the same SETs
+# (woken by their NOTIFY, with its own timeouts and dead-letter bound), so a test of the deliverer's timing
+# raced a second deliverer (seen in CI: 8 attempts of 3 s, never dead-lettered).
+own_database = database_fixture("setbuild")
 
 
 @pytest_asyncio.fixture

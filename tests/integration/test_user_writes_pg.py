@@ -29,19 +29,15 @@ from scim_core.schema import USER_URN
 from scimsuite.events.v1 import events_pb2
 from suite_common.pg import create_pool
 
-from tests.support.servers import Servers
-from tests.support.stack import migrated_database
+from tests.support.stack import database_fixture
 
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 NONE = RequestInfo()
 ALL = Projection()
 
 
-@pytest_asyncio.fixture(scope="module")
-async def own_database(servers: Servers) -> AsyncIterator[str]:
-    """A database of its own: the session's has an outbox relay draining the rows these tests read."""
-    async with migrated_database(servers, "userwrites") as dsn:
-        yield dsn
+# The session database has an outbox relay draining the rows these tests read.
+own_database = database_fixture("userwrites")
 
 
 @pytest_asyncio.fixture

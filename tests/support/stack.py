@@ -1,5 +1,6 @@
 """The suite's stack in tests: `Stack` and `migrate` come from `devstack.stack` (shared with `make run`
-and the benchmark); `stack_fixture` and `own_stack` give a test module a stack of its own."""
+and the benchmark); `stack_fixture` and `own_stack` give a test module a stack of its own, and
+`database_fixture` a database of its own."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ import pytest_asyncio
 from devstack.stack import Stack, migrate, migrated_database, running_stack
 from suite_common.embedded import EmbeddedServers
 
-__all__ = ["Stack", "kept_logs", "migrate", "migrated_database", "own_stack", "stack_fixture"]
+__all__ = [
+    "Stack",
+    "database_fixture",
+    "kept_logs",
+    "migrate",
+    "migrated_database",
+    "own_stack",
+    "stack_fixture",
+]
 
 # Log folders of stacks that stopped uncleanly or while tests failed, listed at the end of the run.
 kept_logs: list[Path] = []
@@ -68,5 +77,21 @@ def stack_fixture(
     async def fixture(request: pytest.FixtureRequest, servers: EmbeddedServers) -> AsyncIterator[Stack]:
         async with own_stack(request, servers, prefix, replicas=replicas, env=env) as stack:
             yield stack
+
+    return fixture
+
+
+def database_fixture(prefix: str) -> Any:
+    """A module fixture giving a migrated database of the module's own, for tests that read what a running
+    stack's services would also act on (the outbox its relay drains, the SETs its security-events
+    delivers) and so must not use the session's database:
+
+    own_database = database_fixture("userwrites")
+    """
+
+    @pytest_asyncio.fixture(scope="module")
+    async def fixture(servers: EmbeddedServers) -> AsyncIterator[str]:
+        async with migrated_database(servers, prefix) as dsn:
+            yield dsn
 
     return fixture
