@@ -155,3 +155,44 @@ async def test_a_batch_in_dry_run_does_what_the_events_one_by_one_do(pool: async
         )
         assert mirrored is not None and (mirrored["version"], mirrored["active"]) == (2, False)
     assert audits[0] == audits[1] and audits[0][0] == ("create-employee", "applied", "dry-run"), audits
+
+
+def _group_event(ws: str, conn_id: str, group_id: str, name: str, added: list[str]) -> bytes:
+    return events_pb2.EventEnvelope(
+        event_id=str(uuid.uuid4()),
+        event_type="GroupCreated",
+        occurred_at=datetime.now(UTC).isoformat(),
+        workspace_id=ws,
+        connection_id=conn_id,
+        portal="store",
+        resource_kind=events_pb2.RESOURCE_KIND_GROUP,
+        change=events_pb2.CHANGE_KIND_CREATED,
+        resource_id=group_id,
+        resource_version=1,
+        state_json=json.dumps({"id": group_id, "displayName": name}).encode(),
+        members_added=added,
+    ).SerializeToString()
+
+
+async def test_a_batch_audits_its_actions_in_the_order_they_happened(
+    pool: asyncpg.Pool, tenant: tuple[str, str]
+) -> None:
+    """A batch keeps single audit entries for one statement at its end (audit.deferred); a group's
+    membership entries are written at once, so the kept ones go first and ids still follow the events."""
+    ws, conn_id = tenant
+    ann, bob, group = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    batch = [
+        _user_event(ws, conn_id, ann, 1, userName="ann@example.com", active=True),
+        _group_event(ws, conn_id, group, "Engineering", [ann]),
+        _user_event(ws, conn_id, bob, 1, userName="bob@example.com", active=True),
+    ]
+    await EventHandlers(pool).apply_batch(_spans(batch))
+    rows = await pool.fetch(
+        "SELECT action, user_name, group_name FROM portal.audit WHERE workspace_id = $1 ORDER BY id", ws
+    )
+    assert [tuple(r) for r in rows] == [
+        ("create-employee", "ann@example.com", None),
+        ("group-create", None, "Engineering"),
+        ("add-to-group", "ann@example.com", "Engineering"),
+        ("create-employee", "bob@example.com", None),
+    ], rows

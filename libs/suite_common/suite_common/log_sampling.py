@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Hashable, Mapping
 
+from suite_common.settings import env_int
+
 # For the gRPC services' "rpc handled" and portal-actions' "event applied" lines; the edge's access log has
 # its own knob (EDGE_ACCESS_LOG_EVERY).
 ENV = "LOG_SUCCESS_EVERY"
@@ -18,8 +20,6 @@ DEFAULT_EVERY = 100
 
 
 def every_setting(env: Mapping[str, str]) -> int:
-    from suite_common.settings import env_int
-
     return max(env_int(env, ENV, DEFAULT_EVERY), 1)
 
 

@@ -40,13 +40,11 @@ async def apply_event(
     """`config`: where the connection's behaviour and attribute mappings come from (a cache, or the
     database in this transaction). `locked`: the caller already holds the resource's lock
     (`mirror.lock_all`), so recording the event and reading and saving the mirror take one statement."""
-    # A deactivation's guard lock is taken with the resource's lock (here, or by the caller's batch), so
-    # the guard's decision does not ask for it again (held_locks).
-    guard = holds.guard_key(event.workspace_id, event.portal) if event.may_deactivate else None
-    with held_locks.holding([guard] if guard is not None and not locked else []):
-        return await _apply_event(
-            conn, event, wait_for_predecessor, guard_defaults, config, locked, None if locked else guard
-        )
+    # A deactivation's guard lock is taken with the resource's lock, so the guard's decision does not ask
+    # for it again (held_locks); with `locked`, the caller's batch took and marks it.
+    guard = None if locked or not event.may_deactivate else holds.guard_key(event.workspace_id, event.portal)
+    with held_locks.holding([guard] if guard else []):
+        return await _apply_event(conn, event, wait_for_predecessor, guard_defaults, config, locked, guard)
 
 
 async def _apply_event(

@@ -3,7 +3,6 @@ transaction, or record a dead-lettered event."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -70,31 +69,26 @@ class EventHandlers:
         """
         events = [(DirectoryEvent.decode(data), span) for data, span in batch]
         outcomes: list[tuple[DirectoryEvent, Outcome]] = []
-        async with (
-            self.pool.acquire() as conn,
-            conn.transaction(),
-            audit.deferred(conn),
-            contextlib.AsyncExitStack() as stack,
-        ):
-            # Every resource's lock first, in one statement and one global order (no deadlock between
-            # replicas' batches), with the guard lock of each connection a deactivation may be counted
-            # against; then each event records itself and its mirror row in one statement.
-            keys = [(mirror.lock_class(e.kind), e.resource_id) for e, _ in events]
-            keys += {holds.guard_key(e.workspace_id, e.portal) for e, _ in events if e.may_deactivate}
+        # Every resource's lock first, in one statement and one global order (no deadlock between
+        # replicas' batches), with the guard lock of each connection a deactivation may be counted
+        # against; then each event records itself and its mirror row in one statement.
+        keys = [(mirror.lock_class(e.kind), e.resource_id) for e, _ in events]
+        keys += {holds.guard_key(e.workspace_id, e.portal) for e, _ in events if e.may_deactivate}
+        async with self.pool.acquire() as conn, conn.transaction(), audit.deferred(conn):
             await mirror.lock_all(conn, keys)
-            stack.enter_context(held_locks.holding(keys))
-            for event, span in events:
-                bind(workspace=event.workspace_id, portal=event.portal, event_id=event.event_id)
-                with span():
-                    outcome = await apply_event(
-                        conn,
-                        event,
-                        wait_for_predecessor=True,
-                        guard_defaults=self.guard_defaults,
-                        config=self.config,
-                        locked=True,
-                    )
-                outcomes.append((event, outcome))
+            with held_locks.holding(keys):
+                for event, span in events:
+                    bind(workspace=event.workspace_id, portal=event.portal, event_id=event.event_id)
+                    with span():
+                        outcome = await apply_event(
+                            conn,
+                            event,
+                            wait_for_predecessor=True,
+                            guard_defaults=self.guard_defaults,
+                            config=self.config,
+                            locked=True,
+                        )
+                    outcomes.append((event, outcome))
         for event, outcome in outcomes:
             self._applied(event, outcome)
 

@@ -74,6 +74,7 @@ async def update_with_event(conn: Conn, row: dict[str, Any], event: Sequence[Any
             WITH g AS (
                 UPDATE directory.groups AS g
                    SET display_name = $2, external_id = $3, doc = $4, version = $5, last_modified = $6,
+                       -- members' `groups[].display` is this name: a rename must change their ETags
                        name_stamp = CASE WHEN g.display_name IS DISTINCT FROM $2
                                          THEN nextval('directory.representation_stamps') ELSE g.name_stamp END
                  WHERE g.id = $1

@@ -38,6 +38,11 @@ GROUPS_COLUMN = (
 )
 
 
+def _taken(user_name: str) -> errors.Uniqueness:
+    """What a write that hit `users_user_name_ci` answers (RFC 7644 §3.12 `uniqueness`)."""
+    return errors.Uniqueness(f"a User with userName {user_name!r} already exists")
+
+
 def _columns(doc: dict[str, Any]) -> tuple[str, str | None, str | None, bool]:
     return (doc["userName"], doc.get("externalId"), doc.get("displayName"), bool(doc.get("active", True)))
 
@@ -61,7 +66,7 @@ async def insert(conn: Conn, connection_id: str, doc: dict[str, Any]) -> asyncpg
             doc,
         )
     except asyncpg.UniqueViolationError as exc:
-        raise errors.Uniqueness(f"a User with userName {user_name!r} already exists") from exc
+        raise _taken(user_name) from exc
     assert row is not None
     return row
 
@@ -125,7 +130,7 @@ async def insert_with_event(
             *event,
         )
     except asyncpg.UniqueViolationError as exc:
-        raise errors.Uniqueness(f"a User with userName {row['user_name']!r} already exists") from exc
+        raise _taken(row["user_name"]) from exc
 
 
 async def update_with_event(
@@ -166,7 +171,7 @@ async def update_with_event(
             *event,
         )
     except asyncpg.UniqueViolationError as exc:
-        raise errors.Uniqueness(f"a User with userName {row['user_name']!r} already exists") from exc
+        raise _taken(row["user_name"]) from exc
 
 
 async def get(
@@ -218,7 +223,7 @@ async def update(
             doc,
         )
     except asyncpg.UniqueViolationError as exc:
-        raise errors.Uniqueness(f"a User with userName {user_name!r} already exists") from exc
+        raise _taken(user_name) from exc
     assert row is not None
     return row
 
