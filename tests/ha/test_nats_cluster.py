@@ -175,7 +175,10 @@ async def test_an_existing_stream_is_brought_to_the_configured_replica_count(clu
         js = nc.jetstream()
         await ensure_stream(js, "HA_UPGRADE", ["ha.upgrade.>"], 60.0, replicas=1)
         for i in range(10):
-            await js.publish("ha.upgrade.x", b"event", headers={"Nats-Msg-Id": str(i)})
+            # A stream just created on a fresh three-node cluster may take longer than the client's default
+            # 1 s to acknowledge its first publish (seen once in a full run); this test is about the replica
+            # upgrade, not publish latency.
+            await js.publish("ha.upgrade.x", b"event", headers={"Nats-Msg-Id": str(i)}, timeout=10.0)
         await ensure_stream(js, "HA_UPGRADE", ["ha.upgrade.>"], 60.0, replicas=3)
         info = await js.stream_info("HA_UPGRADE")
         assert info.config.num_replicas == 3
