@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import jwt
@@ -19,6 +19,7 @@ from security_events.metrics import SetMetrics
 from security_events.service_layer.admin import StreamAdmin
 from security_events.service_layer.build import CONSUMED, WAITING, SetBuilder
 from security_events.service_layer.push import PushDeliverer, PushPolicy
+from security_events.service_layer.receivers_cache import ReceiversCache
 from suite_common.embedded.processes import free_port
 from suite_common.metrics import new_registry
 from suite_common.pg import create_pool
@@ -29,8 +30,10 @@ from tests.support.stack import database_fixture
 PROV = "urn:ietf:params:scim:event:prov:"
 
 
-def _event(workspace: str, user: str, version: int, active: bool = True) -> bytes:
+def _event(workspace: str, user: str, version: int, active: bool = True, title: str = "") -> bytes:
     state = {"id": user, "userName": f"{user}@x", "active": active, "meta": {"version": f'W/"{version}"'}}
+    if title:
+        state["title"] = title
     return events_pb2.EventEnvelope(
         event_id=str(uuid.uuid4()),
         workspace_id=workspace,
@@ -58,11 +61,18 @@ async def pool(own_database: str) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
-async def _stream_with_push(pool: asyncpg.Pool, url: str, events: list[str]) -> tuple[str, str, KeyStore]:
+def _uncached(pool: asyncpg.Pool) -> ReceiversCache:
+    """A cache that never LISTENs, so it is always bypassed: every group reads the receivers."""
+    return ReceiversCache("postgresql://unused")
+
+
+async def _stream_with_push(
+    pool: asyncpg.Pool, url: str, events: list[str], workspace: str = ""
+) -> tuple[str, str, KeyStore]:
     sealer = Sealer("integration-test-secret-0123456789")
     keys = KeyStore(sealer)
     admin = StreamAdmin(pool, keys, sealer, allow_insecure=True)
-    workspace = str(uuid.uuid4())
+    workspace = workspace or str(uuid.uuid4())
     stream_id = await admin.create_stream(workspace, "store", "ES256")
     receiver = await admin.add_receiver(stream_id, "push", url, "", "", events)
     return workspace, str(receiver.row["id"]), keys
@@ -70,7 +80,7 @@ async def _stream_with_push(pool: asyncpg.Pool, url: str, events: list[str]) -> 
 
 async def test_a_group_is_consumed_once_in_version_order(pool: asyncpg.Pool) -> None:
     workspace, receiver_id, keys = await _stream_with_push(pool, "http://127.0.0.1:9/e", [])
-    builder = SetBuilder(pool, keys, "https://scim.test", SetMetrics(new_registry()))
+    builder = SetBuilder(pool, keys, "https://scim.test", SetMetrics(new_registry()), _uncached(pool))
     user = str(uuid.uuid4())
     v1, v2, v3 = _event(workspace, user, 1), _event(workspace, user, 2, False), _event(workspace, user, 3)
 
@@ -107,7 +117,7 @@ async def test_a_receiver_that_never_answers_is_dead_lettered_after_its_bound(po
     )
     registry = new_registry()
     metrics = SetMetrics(registry)
-    builder = SetBuilder(pool, keys, "https://scim.test", metrics)
+    builder = SetBuilder(pool, keys, "https://scim.test", metrics, _uncached(pool))
     await builder.apply_group([(_event(workspace, str(uuid.uuid4()), 1), True)])
     sealer = keys.sealer
     policy = PushPolicy(
@@ -138,7 +148,7 @@ async def test_a_receiver_that_never_answers_is_dead_lettered_after_its_bound(po
 
 async def test_pruning_forgets_settled_sets_but_never_pending_ones_nor_recent_ids(pool: asyncpg.Pool) -> None:
     workspace, receiver_id, keys = await _stream_with_push(pool, "http://127.0.0.1:9/e", [])
-    builder = SetBuilder(pool, keys, "https://scim.test", SetMetrics(new_registry()))
+    builder = SetBuilder(pool, keys, "https://scim.test", SetMetrics(new_registry()), _uncached(pool))
     events = [_event(workspace, str(uuid.uuid4()), 1) for _ in range(2)]
     await builder.apply_group([(e, True) for e in events])
     ids = [events_pb2.EventEnvelope.FromString(e).event_id for e in events]
@@ -158,3 +168,53 @@ async def test_pruning_forgets_settled_sets_but_never_pending_ones_nor_recent_id
             "SELECT count(*) FROM security_events.consumed_events WHERE event_id = ANY($1::text[])", ids
         )
         assert kept == 2, "ids younger than the retention are kept"
+
+
+async def test_a_connection_without_a_stream_keeps_only_states_and_a_later_stream_diffs_against_them(
+    pool: asyncpg.Pool, own_database: str
+) -> None:
+    cache = ReceiversCache(own_database)
+    listening = asyncio.create_task(cache.run())
+    try:
+        await assert_eventually(lambda: _holds(lambda: cache.listening), timeout=10)
+        keys = KeyStore(Sealer("integration-test-secret-0123456789"))
+        builder = SetBuilder(pool, keys, "https://scim.test", SetMetrics(new_registry()), cache)
+        workspace, user = str(uuid.uuid4()), str(uuid.uuid4())
+        v1, v2 = _event(workspace, user, 1), _event(workspace, user, 2, title="Engineer")
+        # No stream: both consumed in any order, nothing recorded but the newest state.
+        assert [o.kind for o in await builder.apply_group([(v2, True), (v1, True)])] == [CONSUMED] * 2
+        assert cache.get((workspace, "store")) == ()
+        ids = [events_pb2.EventEnvelope.FromString(e).event_id for e in (v1, v2)]
+        async with pool.acquire() as conn:
+            consumed = await conn.fetchval(
+                "SELECT count(*) FROM security_events.consumed_events WHERE event_id = ANY($1::text[])", ids
+            )
+            version = await conn.fetchval(
+                "SELECT version FROM security_events.resources WHERE resource_id = $1", user
+            )
+        assert (consumed, version) == (0, 2)
+
+        # A stream added by another replica (no in-process invalidation): its NOTIFY drops the entry.
+        _, receiver_id, keys_of_stream = await _stream_with_push(
+            pool, "http://127.0.0.1:9/e", [f"{PROV}patch:notice", f"{PROV}deactivate"], workspace
+        )
+        await assert_eventually(lambda: _holds(lambda: cache.get((workspace, "store")) is None), timeout=10)
+        builder.keys = keys_of_stream
+        # v1 again (a late redelivery) is superseded; v3 diffs against v2 and is told apart as a flip.
+        v3 = _event(workspace, user, 3, active=False, title="Engineer")
+        assert [o.kind for o in await builder.apply_group([(v1, True), (v3, True)])] == [CONSUMED] * 2
+        async with pool.acquire() as conn:
+            tokens = await conn.fetch(
+                "SELECT token FROM security_events.sets WHERE receiver_id = $1 ORDER BY seq", receiver_id
+            )
+        claims = [jwt.decode(r["token"], options={"verify_signature": False}) for r in tokens]
+        assert [c["events"] for c in claims] == [
+            {f"{PROV}patch:notice": {"version": 'W/"3"', "attributes": ["active"]}, f"{PROV}deactivate": {}}
+        ]
+    finally:
+        await cache.shutdown()
+        await listening
+
+
+async def _holds(condition: Callable[[], bool]) -> None:
+    assert condition()

@@ -45,6 +45,11 @@ class NotifiedCache(Generic[K, V]):
         self._listening = False
         self._stopping = asyncio.Event()
 
+    @property
+    def listening(self) -> bool:
+        """Whether entries are trusted now (the LISTEN connection is up)."""
+        return self._listening
+
     def get(self, key: K) -> V | None:
         if not self._listening:
             return None

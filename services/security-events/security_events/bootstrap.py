@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 from scimsuite.events_out.v1 import events_out_pb2
 from suite_common.admin_credential import AdminCredentialCheck
+from suite_common.db_statements import statement_counter
 from suite_common.health import DependencyHealth, pool_check
 from suite_common.metrics import GrpcServerMetrics, MetricsServer, listen_host, new_registry, sample_every
 from suite_common.migrations import migrate_database
@@ -36,6 +37,7 @@ from security_events.service_layer.admin import StreamAdmin
 from security_events.service_layer.build import SetBuilder
 from security_events.service_layer.poll import Poller
 from security_events.service_layer.push import PushDeliverer, PushPolicy
+from security_events.service_layer.receivers_cache import ReceiversCache
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,12 +72,22 @@ async def compose(runtime: Runtime, s: Settings) -> None:
     metrics_server = MetricsServer(registry, listen_host(s.grpc_listen), s.metrics_port)
     await metrics_server.start()
     runtime.on_close(metrics_server.close)  # last to close: the final counts can be scraped while draining
-    pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+    statements = statement_counter(registry, "security-events") if s.db_statement_metrics else None
+    pool = await create_pool(
+        s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max, statements=statements
+    )
     runtime.on_close(pool.close)
 
     keys = KeyStore(sealer)
+    receivers = ReceiversCache(s.database_url)
+    runtime.spawn(receivers.run(), shutdown=receivers.shutdown)
     admin = StreamAdmin(
-        pool, keys, sealer, allow_insecure=s.allow_insecure_receivers, default_overlap_s=s.key_overlap_s
+        pool,
+        keys,
+        sealer,
+        allow_insecure=s.allow_insecure_receivers,
+        default_overlap_s=s.key_overlap_s,
+        on_change=receivers.invalidate,
     )
     poller = Poller(pool, metrics, redeliver_s=s.poll_redeliver_s, max_wait_s=s.poll_max_wait_s)
     health = DependencyHealth({"database": pool_check(pool)}, [ADMIN_SERVICE, TRANSMITTER_SERVICE])
@@ -134,7 +146,7 @@ async def compose(runtime: Runtime, s: Settings) -> None:
         nc,
         names=EventStreams(s.stream_name, s.events_subject_prefix, s.stream_replicas),
         durable=s.consumer_name,
-        handler=SetBuilder(pool, keys, s.public_base_url, metrics).apply_group,
+        handler=SetBuilder(pool, keys, s.public_base_url, metrics, receivers).apply_group,
         batch=s.fetch_batch,
         max_deliveries=s.max_deliveries,
         ack_wait_s=s.ack_wait_s,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from suite_common.db_statements import ENV as STATEMENT_METRICS_ENV
 from suite_common.log_sampling import every_setting
 from suite_common.settings import env_bool, env_float, env_int, env_str, environ
 from suite_common.streams import replicas_setting
@@ -20,6 +21,8 @@ class Settings:
     admin_listen: str
     admin_token: str
     metrics_port: int
+    # DB_STATEMENT_METRICS=1: count every SQL statement (db_statements_total), for the round-trip guard.
+    db_statement_metrics: bool
     db_pool_min: int
     db_pool_max: int
     stream_name: str
@@ -62,6 +65,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_listen=env_str(env, "SECURITY_EVENTS_ADMIN_LISTEN", ""),
         admin_token=env_str(env, "ADMIN_TOKEN", ""),
         metrics_port=env_int(env, "SECURITY_EVENTS_METRICS_PORT", 0),
+        db_statement_metrics=env_bool(env, STATEMENT_METRICS_ENV, False),
         db_pool_min=env_int(env, "SECURITY_EVENTS_DB_POOL_MIN", 2),
         db_pool_max=env_int(env, "SECURITY_EVENTS_DB_POOL_MAX", 10),
         stream_name=env_str(env, "EVENTS_STREAM", "SCIM_EVENTS"),

@@ -15,6 +15,11 @@ class SetMetrics:
         self.built = Counter(
             "security_events_sets_built", "SETs built from directory events.", ["receiver"], registry=registry
         )
+        self.consumed = Counter(
+            "security_events_events_consumed",
+            "Directory events consumed (their SETs, if any receiver wanted them, committed).",
+            registry=registry,
+        )
         self.delivered = Counter(
             "security_events_sets_delivered",
             "SETs the receiver accepted (push 202, poll ack).",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,8 +51,11 @@ class StreamAdmin:
         *,
         allow_insecure: bool,
         default_overlap_s: float = 7 * 24 * 3600.0,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.pool = pool
+        # Called once a change to streams or receivers has committed (this replica's receivers cache).
+        self.on_change = on_change
         self.default_overlap_s = default_overlap_s
         self.keys = keys
         self.sealer = sealer
@@ -69,6 +73,7 @@ class StreamAdmin:
             if not await streams.create_stream(conn, stream_id, workspace_id, portal, alg):
                 raise AlreadyExists(f"workspace {workspace_id} already has a stream for portal {portal}")
             await self.keys.create(conn, stream_id, alg)
+        self.on_change()
         return stream_id
 
     async def stream(self, stream_id: str) -> tuple[asyncpg.Record, list[str], list[dict[str, Any]]]:
@@ -94,6 +99,7 @@ class StreamAdmin:
         async with self.pool.acquire() as conn, conn.transaction():
             if not await streams.delete_stream(conn, stream_id):
                 raise NotFound(f"no stream {stream_id}")
+        self.on_change()
 
     def _check_endpoint(self, url: str) -> str:
         parts = urlsplit(url)
@@ -148,6 +154,7 @@ class StreamAdmin:
                 events=subscribed,
             )
             row = await streams.receiver(conn, receiver_id)
+        self.on_change()
         assert row is not None
         return NewReceiver(row, poll_token)
 
@@ -156,6 +163,7 @@ class StreamAdmin:
         async with self.pool.acquire() as conn, conn.transaction():
             if not await streams.remove_receiver(conn, receiver_id):
                 raise NotFound(f"no receiver {receiver_id}")
+        self.on_change()
 
     async def rotate_key(self, stream_id: str, overlap_s: float | None) -> None:
         """A new active key; the previous one stays in the JWKS for the overlap (default from settings)."""

@@ -21,12 +21,14 @@ from typing import Any
 import asyncpg
 from suite_common.pg import CONNECTION_ERRORS
 
-from security_events.adapters.postgres import Conn, consumption, sets, streams
+from security_events.adapters.postgres import Conn, consumption, sets
 from security_events.adapters.postgres.keys import KeyStore
+from security_events.adapters.postgres.streams import Subscriber
 from security_events.domain.directory_event import DirectoryEvent
 from security_events.domain.set_claims import Audience, set_claims
 from security_events.domain.signing import SigningKey
 from security_events.metrics import SetMetrics
+from security_events.service_layer.receivers_cache import ReceiversCache, Where
 
 log = logging.getLogger(__name__)
 CONSUMED, WAITING, FAILED = "consumed", "waiting", "failed"
@@ -40,11 +42,19 @@ class Outcome:
 
 
 class SetBuilder:
-    def __init__(self, pool: asyncpg.Pool, keys: KeyStore, public_base_url: str, metrics: SetMetrics) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        keys: KeyStore,
+        public_base_url: str,
+        metrics: SetMetrics,
+        receivers: ReceiversCache,
+    ) -> None:
         self.pool = pool
         self.keys = keys
         self.public_base_url = public_base_url
         self.metrics = metrics
+        self.receivers = receivers
 
     def base_url(self, connection_id: str) -> str:
         """The connection's SCIM base URI (RFC 7644 §1.3), which is also the SETs' issuer."""
@@ -68,14 +78,47 @@ class SetBuilder:
                 outcomes[i] = Outcome(FAILED, f"undecodable event: {exc!r}")
         built: list[str] = []
         if events:
-            async with self.pool.acquire() as conn, conn.transaction():
-                built = await self._consume_group(conn, events, outcomes)
+            routes = await self._routes({(e.workspace_id, e.portal) for _, e, _ in events})
+            if not any(routes.values()):
+                await self._remember_only(events)
+            else:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    built = await self._consume_group(conn, events, outcomes, routes)
         for receiver_id in built:
             self.metrics.built.labels(receiver_id).inc()
-        return [o if o is not None else Outcome(CONSUMED) for o in outcomes]
+        done = [o if o is not None else Outcome(CONSUMED) for o in outcomes]
+        self.metrics.consumed.inc(sum(o.kind == CONSUMED for o in done))
+        return done
+
+    async def _routes(self, wheres: set[Where]) -> dict[Where, tuple[Subscriber, ...]]:
+        routes = {where: self.receivers.cached(where) for where in wheres}
+        missing = [where for where, found in routes.items() if found is None]
+        if missing:
+            async with self.pool.acquire() as conn:
+                for where in missing:
+                    routes[where] = await self.receivers.receivers(conn, where)
+        return {where: found or () for where, found in routes.items()}
+
+    async def _remember_only(self, events: list[tuple[int, DirectoryEvent, bool]]) -> None:
+        """No receiver wants any of these changes: keep only each resource's newest state, in one statement.
+
+        Nothing is built, so there is nothing to make exactly-once and no order to wait for: the newest
+        version wins whatever order the events come in. What is kept is what a stream created later diffs
+        its first notice against and tells an activation flip by; an event redelivered after that is older
+        than the kept version and is consumed without SETs, as superseded.
+        """
+        newest: dict[str, tuple[int, dict[str, Any] | None]] = {}
+        for _, event, _ in events:
+            if event.version > newest.get(event.resource_id, (0, None))[0]:
+                newest[event.resource_id] = (event.version, event.state)
+        await consumption.remember_newest(self.pool, newest)
 
     async def _consume_group(
-        self, conn: Conn, events: list[tuple[int, DirectoryEvent, bool]], outcomes: list[Outcome | None]
+        self,
+        conn: Conn,
+        events: list[tuple[int, DirectoryEvent, bool]],
+        outcomes: list[Outcome | None],
+        routes: dict[Where, tuple[Subscriber, ...]],
     ) -> list[str]:
         states = await consumption.last_seen_many(conn, sorted({e.resource_id for _, e, _ in events}))
         done = await consumption.already_consumed(conn, [e.event_id for _, e, _ in events])
@@ -83,7 +126,6 @@ class SetBuilder:
         consumed: list[str] = []
         rows: list[tuple[str, str, str, str, str]] = []
         changed: dict[str, tuple[int, dict[str, Any] | None]] = {}
-        receivers: dict[tuple[str, str], list[Any]] = {}
         keys: dict[str, SigningKey] = {}
         issued_at = int(time.time())
         for i, event, wait in events:
@@ -97,23 +139,19 @@ class SetBuilder:
             consumed.append(event.event_id)
             if event.version <= seen_version:
                 continue  # older than what was already turned into SETs: its state is superseded
-            where = (event.workspace_id, event.portal)
-            if where not in receivers:
-                receivers[where] = await streams.receivers_for(conn, *where)
             try:
                 rows_of_event = []
                 base = self.base_url(event.connection_id)
-                for receiver in receivers[where]:
-                    audience = Audience(base, receiver["audience"], tuple(receiver["events"]))
+                for receiver in routes[(event.workspace_id, event.portal)]:
+                    audience = Audience(base, receiver.audience, receiver.events)
                     claims = set_claims(event, before, audience, base, issued_at)
                     if claims is None:
                         continue
-                    stream_id = str(receiver["stream_id"])
-                    if stream_id not in keys:
-                        keys[stream_id] = await self.keys.active(conn, stream_id)
-                    token = keys[stream_id].sign(claims)
+                    if receiver.stream_id not in keys:
+                        keys[receiver.stream_id] = await self.keys.active(conn, receiver.stream_id)
+                    token = keys[receiver.stream_id].sign(claims)
                     rows_of_event.append(
-                        (str(receiver["id"]), claims["jti"], claims["txn"], claims["sub_id"]["uri"], token)
+                        (receiver.id, claims["jti"], claims["txn"], claims["sub_id"]["uri"], token)
                     )
             except CONNECTION_ERRORS:
                 raise

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import asyncpg
+from suite_common.db_statements import mark_work
 
 from security_events.adapters.postgres import sets, streams
 from security_events.adapters.postgres.sets import StoredSet
@@ -81,6 +82,7 @@ class PushDeliverer:
         return session
 
     async def run(self) -> None:
+        mark_work("push")  # its statements (and its workers') are not an event's: counted apart
         try:
             while not self._stopping.is_set():
                 self._wake.clear()

@@ -49,6 +49,22 @@ async def remember_many(conn: Conn, states: dict[str, tuple[int, dict[str, Any] 
     )
 
 
+async def remember_newest(db: Conn, states: dict[str, tuple[int, dict[str, Any] | None]]) -> None:
+    """`remember_many` without a lock: a version never replaces a newer one, so order does not matter."""
+    ids = list(states)
+    await db.execute(
+        """
+        INSERT INTO security_events.resources AS r (resource_id, version, state)
+        SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::jsonb[])
+        ON CONFLICT (resource_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state
+         WHERE r.version < EXCLUDED.version
+        """,
+        ids,
+        [states[i][0] for i in ids],
+        [states[i][1] for i in ids],
+    )
+
+
 async def prune(conn: Conn, older_than_s: float) -> int:
     """Forget consumed ids older than any redelivery could be (the retention exceeds the stream's max age)."""
     status = await conn.execute(

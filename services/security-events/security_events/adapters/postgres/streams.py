@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -69,17 +70,31 @@ async def receivers_of(conn: Conn, stream_id: str) -> list[asyncpg.Record]:
     )
 
 
-async def receivers_for(conn: Conn, workspace_id: str, portal: str) -> list[asyncpg.Record]:
-    """The receivers subscribed to a connection's changes, with their stream's id and algorithm."""
-    return await conn.fetch(
+@dataclass(frozen=True)
+class Subscriber:
+    """A receiver as building a SET needs it."""
+
+    id: str
+    stream_id: str
+    audience: str
+    events: tuple[str, ...]
+
+
+async def receivers_for(conn: Conn, workspace_id: str, portal: str) -> tuple[Subscriber, ...]:
+    """The receivers subscribed to a connection's changes."""
+    rows = await conn.fetch(
         """
         SELECT r.id, r.stream_id, r.audience, r.events
           FROM security_events.receivers r
           JOIN security_events.streams s ON s.id = r.stream_id
          WHERE s.workspace_id = $1 AND s.portal = $2
+         ORDER BY r.created_at, r.id
         """,
         workspace_id,
         portal,
+    )
+    return tuple(
+        Subscriber(str(r["id"]), str(r["stream_id"]), r["audience"], tuple(r["events"])) for r in rows
     )
 
 
