@@ -211,6 +211,22 @@ async def test_a_connection_without_a_stream_keeps_only_states_and_a_later_strea
         assert [c["events"] for c in claims] == [
             {f"{PROV}patch:notice": {"version": 'W/"3"', "attributes": ["active"]}, f"{PROV}deactivate": {}}
         ]
+
+        # A key rotation elsewhere drops the cached key with the receivers: the next SET has the new kid.
+        assert cache.get((workspace, "store")) is not None
+        rotating = StreamAdmin(pool, keys_of_stream, keys_of_stream.sealer, allow_insecure=True)
+        (stream_id,) = await rotating.list_streams(workspace)
+        await rotating.rotate_key(stream_id, 60.0)
+        newest = (await rotating.jwks(stream_id))["keys"][0]["kid"]
+        await assert_eventually(lambda: _holds(lambda: cache.get((workspace, "store")) is None), timeout=10)
+        v4 = _event(workspace, user, 4, active=False, title="Lead")
+        assert [o.kind for o in await builder.apply_group([(v4, True)])] == [CONSUMED]
+        async with pool.acquire() as conn:
+            token = await conn.fetchval(
+                "SELECT token FROM security_events.sets WHERE receiver_id = $1 ORDER BY seq DESC LIMIT 1",
+                receiver_id,
+            )
+        assert jwt.get_unverified_header(token)["kid"] == newest
     finally:
         await cache.shutdown()
         await listening

@@ -7,6 +7,7 @@ The SET's `typ` header is `secevent+jwt` (RFC 8417 §2.3).
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -33,12 +34,14 @@ class SigningKey:
     alg: str
     private_pem: bytes
 
+    @functools.cached_property
     def _private(self) -> Any:
+        # Parsed once per key: loading the PEM cost as much as signing, on every SET.
         return serialization.load_pem_private_key(self.private_pem, password=None)
 
     def public_jwk(self) -> dict[str, Any]:
         """The public half as a JWK (RFC 7517 §4), with `kid`, `alg` and `use: sig`."""
-        public = self._private().public_key()
+        public = self._private.public_key()
         algo = ECAlgorithm if self.alg == "ES256" else RSAAlgorithm
         jwk: dict[str, Any] = json.loads(algo.to_jwk(public))
         jwk.update({"kid": self.kid, "alg": self.alg, "use": "sig"})
@@ -46,7 +49,7 @@ class SigningKey:
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(
-            claims, self._private(), algorithm=self.alg, headers={"kid": self.kid, "typ": SET_TYPE}
+            claims, self._private, algorithm=self.alg, headers={"kid": self.kid, "typ": SET_TYPE}
         )
 
 

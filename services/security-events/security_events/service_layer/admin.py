@@ -176,6 +176,7 @@ class StreamAdmin:
             if row is None:
                 raise NotFound(f"no stream {stream_id}")
             await self.keys.rotate(conn, stream_id, row["alg"], overlap_s)
+        self.on_change()
 
     async def jwks(self, stream_id: str) -> dict[str, Any]:
         stream_id = _uuid(stream_id, "stream_id")

@@ -26,7 +26,6 @@ from security_events.adapters.postgres.keys import KeyStore
 from security_events.adapters.postgres.streams import Subscriber
 from security_events.domain.directory_event import DirectoryEvent
 from security_events.domain.set_claims import Audience, set_claims
-from security_events.domain.signing import SigningKey
 from security_events.metrics import SetMetrics
 from security_events.service_layer.receivers_cache import ReceiversCache, Where
 
@@ -126,7 +125,6 @@ class SetBuilder:
         consumed: list[str] = []
         rows: list[tuple[str, str, str, str, str]] = []
         changed: dict[str, tuple[int, dict[str, Any] | None]] = {}
-        keys: dict[str, SigningKey] = {}
         issued_at = int(time.time())
         for i, event, wait in events:
             if event.event_id in done:
@@ -147,9 +145,8 @@ class SetBuilder:
                     claims = set_claims(event, before, audience, base, issued_at)
                     if claims is None:
                         continue
-                    if receiver.stream_id not in keys:
-                        keys[receiver.stream_id] = await self.keys.active(conn, receiver.stream_id)
-                    token = keys[receiver.stream_id].sign(claims)
+                    key = self.keys.opened(receiver.kid, receiver.alg, receiver.sealed_key)
+                    token = key.sign(claims)
                     rows_of_event.append(
                         (receiver.id, claims["jti"], claims["txn"], claims["sub_id"]["uri"], token)
                     )

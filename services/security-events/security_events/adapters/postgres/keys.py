@@ -21,7 +21,7 @@ class KeyStore:
         self.sealer = sealer
         self._by_kid: dict[str, SigningKey] = {}
 
-    def _open(self, kid: str, alg: str, sealed: bytes) -> SigningKey:
+    def opened(self, kid: str, alg: str, sealed: bytes) -> SigningKey:
         key = self._by_kid.get(kid)
         if key is None:
             key = SigningKey(kid, alg, self.sealer.open(bytes(sealed), _purpose(kid)))
@@ -41,15 +41,6 @@ class KeyStore:
         self._by_kid[key.kid] = key
         return key
 
-    async def active(self, conn: Conn, stream_id: str) -> SigningKey:
-        row = await conn.fetchrow(
-            "SELECT kid, alg, private_sealed FROM security_events.signing_keys"
-            " WHERE stream_id = $1 AND retired_at IS NULL",
-            stream_id,
-        )
-        assert row is not None, "every stream has an active key"
-        return self._open(row["kid"], row["alg"], row["private_sealed"])
-
     async def published(self, conn: Conn, stream_id: str) -> list[SigningKey]:
         """The active key and every retired key still within its overlap, newest first."""
         rows = await conn.fetch(
@@ -58,7 +49,7 @@ class KeyStore:
             " ORDER BY created_at DESC",
             stream_id,
         )
-        return [self._open(r["kid"], r["alg"], r["private_sealed"]) for r in rows]
+        return [self.opened(r["kid"], r["alg"], r["private_sealed"]) for r in rows]
 
     async def rotate(self, conn: Conn, stream_id: str, alg: str, overlap_s: float) -> SigningKey:
         """Retire the active key (published for `overlap_s` more) and make a new one active."""

@@ -72,21 +72,25 @@ async def receivers_of(conn: Conn, stream_id: str) -> list[asyncpg.Record]:
 
 @dataclass(frozen=True)
 class Subscriber:
-    """A receiver as building a SET needs it."""
+    """A receiver as building a SET needs it, with its stream's active signing key (still sealed)."""
 
     id: str
     stream_id: str
     audience: str
     events: tuple[str, ...]
+    kid: str
+    alg: str
+    sealed_key: bytes
 
 
 async def receivers_for(conn: Conn, workspace_id: str, portal: str) -> tuple[Subscriber, ...]:
-    """The receivers subscribed to a connection's changes."""
+    """The receivers subscribed to a connection's changes, each with its stream's active key."""
     rows = await conn.fetch(
         """
-        SELECT r.id, r.stream_id, r.audience, r.events
+        SELECT r.id, r.stream_id, r.audience, r.events, k.kid, k.alg, k.private_sealed
           FROM security_events.receivers r
           JOIN security_events.streams s ON s.id = r.stream_id
+          JOIN security_events.signing_keys k ON k.stream_id = s.id AND k.retired_at IS NULL
          WHERE s.workspace_id = $1 AND s.portal = $2
          ORDER BY r.created_at, r.id
         """,
@@ -94,7 +98,16 @@ async def receivers_for(conn: Conn, workspace_id: str, portal: str) -> tuple[Sub
         portal,
     )
     return tuple(
-        Subscriber(str(r["id"]), str(r["stream_id"]), r["audience"], tuple(r["events"])) for r in rows
+        Subscriber(
+            str(r["id"]),
+            str(r["stream_id"]),
+            r["audience"],
+            tuple(r["events"]),
+            r["kid"],
+            r["alg"],
+            bytes(r["private_sealed"]),
+        )
+        for r in rows
     )
 
 
