@@ -108,7 +108,18 @@ async def compose(runtime: Runtime, s: Settings) -> None:
     policy = PushPolicy(
         s.push_timeout_s, s.push_concurrency, s.retry_base_s, s.retry_max_s, s.dead_letter_after_s
     )
-    deliverer = PushDeliverer(pool, sealer, policy, metrics)
+    # Delivery progress (leases, delivered/failed marks) commits without waiting for its WAL flush: a mark
+    # lost in a PostgreSQL crash only sends that SET again, which the receiver drops by `txn` (RFC 9967
+    # §2.2). SETs and consumed events, the facts, are written on the durable pool above.
+    delivery_pool = await create_pool(
+        s.database_url,
+        min_size=1,
+        max_size=s.db_pool_max,
+        statements=statements,
+        server_settings={"synchronous_commit": "off"},
+    )
+    runtime.on_close(delivery_pool.close)
+    deliverer = PushDeliverer(delivery_pool, sealer, policy, metrics)
     runtime.spawn(deliverer.run(), shutdown=deliverer.shutdown)
 
     def new_sets() -> None:

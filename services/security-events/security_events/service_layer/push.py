@@ -28,6 +28,11 @@ from security_events.metrics import SetMetrics
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/secevent+jwt"
 LANES = 3
+# A lane with nothing to claim stays this long, re-claiming on each wake (and each tick, for retries coming
+# due), before its worker ends: under a steady flow the next SET is claimed at its NOTIFY, without looking
+# the receiver up and starting a worker again.
+LINGER_S = 2.0
+TICK_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -54,13 +59,14 @@ class PushDeliverer:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._lane_wakes: set[asyncio.Event] = set()
         # One session (connection pool) per receiver, kept between drains so connections are reused.
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self.delivered_total = 0
 
     async def shutdown(self) -> None:
         self._stopping.set()
-        self._wake.set()
+        self.wake()
 
     def _done(self, receiver_id: str, _task: asyncio.Task[None]) -> None:
         # No wake here: a worker drains until nothing is claimable, so what is left is not due yet or
@@ -70,6 +76,8 @@ class PushDeliverer:
     def wake(self) -> None:
         """New SETs committed: look for due receivers now rather than at the next tick."""
         self._wake.set()
+        for lane in self._lane_wakes:
+            lane.set()
 
     def _session(self, receiver_id: str) -> aiohttp.ClientSession:
         session = self._sessions.get(receiver_id)
@@ -99,7 +107,7 @@ class PushDeliverer:
                         task.add_done_callback(functools.partial(self._done, receiver_id))
                 with contextlib.suppress(TimeoutError):
                     # The NOTIFY wakes this at once; the timeout picks up retries coming due.
-                    await asyncio.wait_for(self._wake.wait(), 0.25)
+                    await asyncio.wait_for(self._wake.wait(), TICK_S)
         finally:
             workers = list(self._workers.values())
             for task in workers:
@@ -141,11 +149,35 @@ class PushDeliverer:
 
     async def _lane(self, http: aiohttp.ClientSession, target: _Target, receiver_id: str) -> None:
         lease_s = self.policy.timeout_s * 2 + 5
+        woken = asyncio.Event()
+        self._lane_wakes.add(woken)
+        try:
+            await self._lane_loop(http, target, receiver_id, lease_s, woken)
+        finally:
+            self._lane_wakes.discard(woken)
+
+    async def _lane_loop(
+        self,
+        http: aiohttp.ClientSession,
+        target: _Target,
+        receiver_id: str,
+        lease_s: float,
+        woken: asyncio.Event,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        idle_since: float | None = None
         while not self._stopping.is_set():
+            woken.clear()  # before the claim: a SET committed after it wakes the wait below
             async with self.pool.acquire() as conn:
                 batch = await sets.claim_push(conn, receiver_id, self.policy.concurrency, lease_s)
             if not batch:
-                return
+                idle_since = idle_since if idle_since is not None else loop.time()
+                if loop.time() - idle_since >= LINGER_S:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), TICK_S)
+                continue
+            idle_since = None
             started = asyncio.get_running_loop().time()
             outcomes = await asyncio.gather(*(self._post(http, target, s) for s in batch))
             elapsed = asyncio.get_running_loop().time() - started

@@ -7,8 +7,9 @@ put back until the predecessor is consumed, unless its resource has made no prog
 event that keeps failing on its own account is terminated after `max_deliveries` with the error logged, so
 it never blocks the stream.
 
-A fetched batch is split by resource into `groups` groups, each consumed in one transaction side by side
-(service_layer.build): a resource's events stay in one group, in version order.
+A fetched batch is split by resource into up to `groups` groups of at least `MIN_EVENTS_PER_GROUP` events,
+each consumed in one transaction side by side (service_layer.build): a resource's events stay in one group,
+in version order.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # The group did not commit, through no fault of its events: they all come back.
 _REDELIVER: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, ConsumedElsewhere)
 Handler = Callable[[list[tuple[bytes, bool]]], Awaitable[list[Outcome]]]
+MIN_EVENTS_PER_GROUP = 16
 
 
 class EventConsumer:
@@ -77,10 +79,10 @@ class EventConsumer:
 
     async def _handle_fetched(self, msgs: list[Msg]) -> None:
         chains = _chains(msgs)
-        groups = [
-            [m for chain in chains[i :: self.groups] for m in chain]
-            for i in range(min(self.groups, len(chains)))
-        ]
+        # A group's transaction costs the same handful of statements and one commit whatever its size, so a
+        # small batch is not split: side-by-side groups only pay off once each has a share of the work.
+        count = max(1, min(self.groups, len(chains), len(msgs) // MIN_EVENTS_PER_GROUP))
+        groups = [[m for chain in chains[i::count] for m in chain] for i in range(count)]
         await asyncio.gather(*(self._group(g) for g in groups))
 
     def _stalled_for(self, key: str, seen: int) -> float:
