@@ -689,6 +689,7 @@ async def test_the_compatibility_profile_is_chosen_at_enable_and_pinned_later(
     shown = await console.get(portal)
     assert "<dt>Compatibility profile</dt><dd>entra</dd>" in shown.text
     assert "<dt>Detected IdP</dt><dd>not recognised yet</dd>" in shown.text
+    assert shown.text.count("IdP</dt>") == 1, "one fact names the IdP"
     [uid] = await _users(scim, [f"prof.{unique}@example.com"])
     rename = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
