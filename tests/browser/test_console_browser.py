@@ -139,6 +139,9 @@ async def test_enable_scim_on_the_store_and_follow_okta_through_the_log(
     timeline = page.get_by_role("table", name=re.compile("SCIM requests that touched"))
     await expect(timeline).to_contain_text("POST /scim/v2/")
     await expect(timeline).to_contain_text("create")  # the portal action, under its request id
+    # No event stream on this portal: no SET column, a neutral line instead.
+    await expect(timeline.get_by_role("columnheader", name="Security events sent")).to_have_count(0)
+    await expect(page.get_by_text("This portal has no security event stream")).to_be_visible()
     await expect(page.get_by_role("region", name="Account in the Enterprise Store")).to_contain_text("active")
     assert user_id in page.url
     await shot(page, "06-person")

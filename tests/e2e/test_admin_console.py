@@ -1,9 +1,11 @@
 """The admin console over real HTTP against the running suite: sign-in and sessions, CSRF, workspaces,
-Enable SCIM with the token shown once, the provisioning log, a person's timeline, tokens and 404s."""
+Enable SCIM with the token shown once, the provisioning log, a person's timeline (with the SETs built for
+them), tokens and 404s."""
 
 from __future__ import annotations
 
 import html
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -12,11 +14,13 @@ import aiohttp
 import nats
 import pytest_asyncio
 from markupsafe import escape
+from suite_common.embedded.processes import free_port
 
 from tests.support.admin import Tenant
 from tests.support.console import ConsoleClient, Page
 from tests.support.eventually import assert_eventually
 from tests.support.scim_client import ScimClient
+from tests.support.set_receiver import PushReceiver, Verifier
 from tests.support.stack import Stack
 
 OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
@@ -794,3 +798,147 @@ async def test_enable_scim_can_start_in_dry_run(
     await _recorded_in_dry_run(console, ws, uid)  # the very first event is rehearsed, not applied
     await _wait_account(console, ws, uid, present=False)
     assert "Leave dry run</button>" in (await console.get(f"/workspaces/{ws}/store/behaviour")).text
+
+
+EVENT_URI = "urn:ietf:params:scim:event:"
+HOSTILE_ERROR = "<img src=x onerror=alert(1)>"
+
+
+def _timeline_rows(page: Page) -> list[str]:
+    body = page.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r"<tr>(.*?)</tr>", body, re.S)
+
+
+def _row_of(page: Page, method: str) -> str:
+    """The timeline row of the person's one SCIM request with that method."""
+    rows = [r for r in _timeline_rows(page) if re.search(rf">{method} [^<]*/Users[^<]*</a>", r)]
+    assert len(rows) == 1, page.text[-3000:]
+    return rows[0]
+
+
+def _shown_event(uri: str) -> str:
+    """An RFC 9967 event URI as the page shows it: shortened, with the whole URI still there to read."""
+    short = uri.removeprefix(EVENT_URI)
+    return f'<code title="{uri}"><span class="visually-hidden">{EVENT_URI}</span>{short}</code>'
+
+
+def _set_of(row: str, receiver: PushReceiver, state: str) -> str:
+    """The one SET of `row` sent to `receiver`, asserted to be in `state`."""
+    found = [s for s in row.split('<div class="set">')[1:] if f"push to {receiver.url}:" in s]
+    assert len(found) == 1, row
+    assert re.match(rf'\s*<strong class="\w*">{state}</strong>', found[0]), found[0]
+    return found[0]
+
+
+def _linked_to_the_event(row: str) -> None:
+    """Each SET of the row is built from the directory event its portal action names (`txn` = event id)."""
+    events = set(re.findall(r"event <code>([0-9a-f]{8})</code>", row))
+    txns = re.findall(r"txn <code>([0-9a-f-]{36})</code>", row)
+    assert len(events) == 1 and txns and {t[:8] for t in txns} == events, row
+
+
+async def _stream_with_receiver(
+    console: ConsoleClient, http: aiohttp.ClientSession, stack: Stack, ws: str, base_url: str
+) -> PushReceiver:
+    """A store stream made in the console, with a loopback push receiver that verifies and accepts SETs."""
+    events = f"/workspaces/{ws}/store/events"
+    created = await console.submit(events, events, {"alg": "ES256"})
+    jwks = re.search(r"<code>(/scim-events/streams/[0-9a-f-]{36}/jwks\.json)</code>", created.text)
+    assert created.status == 200 and jwks, created.text[-2000:]
+    verifier = Verifier(http, f"{stack.edge_url}{jwks.group(1)}")
+    receiver = await PushReceiver(verifier, base_url, f"Bearer {uuid.uuid4()}").start()
+    await _add_push_receiver(console, ws, receiver)
+    return receiver
+
+
+async def _add_push_receiver(console: ConsoleClient, ws: str, receiver: PushReceiver) -> None:
+    events = f"/workspaces/{ws}/store/events"
+    form = {"delivery": "push", "endpoint_url": receiver.url, "authorization": receiver.authorization}
+    added = await console.submit(events, f"{events}/receivers", form)
+    assert added.status == 200 and "Receiver added." in added.text, added.text[-2000:]
+
+
+async def test_a_persons_timeline_shows_the_sets_built_for_them(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws, other = await _workspace(console, f"pset-{unique}"), await _workspace(console, f"pset-b-{unique}")
+    _, base_url, token = await _enable_store(console, ws)
+    _, other_base_url, other_token = await _enable_store(console, other)
+
+    # No stream on the other workspace's store yet: its person page renders, with a neutral line.
+    [other_uid] = await _users(_scim(http, stack, other, other_base_url, other_token), [f"o.{unique}@x.test"])
+    await _wait_account(console, other, other_uid)
+    plain = await console.get(f"/workspaces/{other}/store/people/{other_uid}")
+    assert plain.status == 200 and "This portal has no security event stream" in plain.text
+    assert "Security events sent</th>" not in plain.text
+    assert "and portal actions they caused</caption>" in plain.text
+
+    accepting = await _stream_with_receiver(console, http, stack, ws, base_url)
+    # A second receiver refuses its first SET with an error of its choosing (untrusted text on the page).
+    refusing = await PushReceiver(accepting.verifier, base_url, f"Bearer {uuid.uuid4()}").start()
+    refusal = {"err": "invalid_request", "description": HOSTILE_ERROR}
+    refusing.answers = [(400, {"Content-Type": "application/json"}, json.dumps(refusal).encode())]
+    await _add_push_receiver(console, ws, refusing)
+    other_receiver = await _stream_with_receiver(console, http, stack, other, other_base_url)
+    try:
+        scim = _scim(http, stack, ws, base_url, token)
+        [uid] = await _users(scim, [f"sets.{unique}@x.test"])
+        await _wait_account(console, ws, uid)
+        assert (await scim.patch(f"/Users/{uid}", DEACTIVATE)).status == 200
+        other_scim = _scim(http, stack, other, other_base_url, other_token)
+        assert (await other_scim.patch(f"/Users/{other_uid}", DEACTIVATE)).status == 200
+        person = f"/workspaces/{ws}/store/people/{uid}"
+
+        async def shown() -> None:
+            page = await console.get(person)
+            created, deactivated = _row_of(page, "POST"), _row_of(page, "PATCH")
+            for uri in ("prov:activate", "prov:create:full"):
+                assert _shown_event(EVENT_URI + uri) in _set_of(created, accepting, "delivered")
+            failed = _set_of(created, refusing, "failed")
+            assert f"last error: invalid_request: {escape(HOSTILE_ERROR)}</div>" in failed
+            assert re.search(r"attempts [1-9]\d* · built [^·]+ · txn", failed), "refused: never delivered"
+            for receiver in (accepting, refusing):
+                sent = _set_of(deactivated, receiver, "delivered")
+                assert re.search(r"attempts \d+ · built [^·]+ · delivered [^·]+ · txn", sent), sent
+                for uri in ("prov:deactivate", "prov:patch:full"):
+                    assert _shown_event(EVENT_URI + uri) in sent
+            _linked_to_the_event(created)
+            _linked_to_the_event(deactivated)
+
+        await assert_eventually(shown, timeout=60)
+        page = await console.get(person)
+        assert "Security events sent</th>" in page.text and "security events (SETs) they caused" in page.text
+        assert HOSTILE_ERROR not in page.text
+        assert other_receiver.url not in page.text
+
+        async def isolated() -> None:
+            theirs = await console.get(f"/workspaces/{other}/store/people/{other_uid}")
+            sent = [r for r in _timeline_rows(theirs) if '<div class="set">' in r]
+            assert len(sent) == 1, theirs.text[-3000:]
+            assert "prov:deactivate</code>" in _set_of(sent[0], other_receiver, "delivered")
+            assert accepting.url not in theirs.text and refusing.url not in theirs.text
+
+        await assert_eventually(isolated, timeout=60)
+        assert (await console.get(f"/workspaces/{other}/store/people/{uid}")).status == 404
+    finally:
+        for receiver in (accepting, refusing, other_receiver):
+            await receiver.stop()
+
+
+async def test_a_persons_page_renders_when_security_events_is_unreachable(
+    console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
+) -> None:
+    ws = await _workspace(console, f"pset-down-{unique}")
+    _, base_url, token = await _enable_store(console, ws)
+    [uid] = await _users(_scim(http, stack, ws, base_url, token), [f"down.{unique}@x.test"])
+    await _wait_account(console, ws, uid)
+    # A console whose security-events address has nothing listening.
+    cut_off = ConsoleClient(stack.start_console({"SECURITY_EVENTS_ADMIN_ADDR": f"127.0.0.1:{free_port()}"}))
+    try:
+        assert (await cut_off.sign_in(stack.admin_token)).status == 200
+        page = await cut_off.get(f"/workspaces/{ws}/store/people/{uid}")
+        assert page.status == 200 and "Security events could not be loaded" in page.text
+        assert "create-employee" in page.text, "the rest of the timeline is there"
+        assert "Security events sent</th>" not in page.text and "no security event stream" not in page.text
+    finally:
+        await cut_off.close()

@@ -14,6 +14,8 @@ from tests.support.stack import Stack
 
 RECEIVER_KEYS = {"id", "delivery", "endpoint_url", "audience", "events", "stats"}
 STATS_KEYS = {"pending", "delivered", "failed", "dead", "lag_seconds", "last_error"}
+SET_KEYS = {"jti", "txn", "receiver_id", "delivery", "audience", "endpoint_url", "events", "state"}
+SET_KEYS |= {"attempts", "last_error", "created_at", "delivered_at"}
 
 
 async def test_streams_through_the_cli(http: aiohttp.ClientSession, stack: Stack, unique: str) -> None:
@@ -77,6 +79,22 @@ async def test_streams_through_the_cli(http: aiohttp.ClientSession, stack: Stack
         assert set(stats) == STATS_KEYS and stats["delivered"] == 1 and stats["pending"] == 0, stats
 
     await assert_eventually(acked)
+    subject = ["--subject", f"/Users/{uid}"]
+    built = await scimctl_ok(stack, "streams", "sets", "-w", ws, "-p", "mdm", *subject)
+    [sent] = built["sets"]
+    assert built["has_stream"] is True and set(sent) == SET_KEYS
+    assert (sent["receiver_id"], sent["delivery"], sent["audience"], sent["state"]) == (
+        receiver["id"],
+        "poll",
+        receiver["audience"],
+        "delivered",
+    )
+    assert sent["events"] == [f"{PROV}create:notice"] and sent["txn"] and sent["delivered_at"]
+    assert sent["jti"] == poller.received.sets[0]["jti"] and sent["txn"] == poller.received.sets[0]["txn"]
+    elsewhere = await scimctl_ok(stack, "streams", "sets", "-w", ws, "-p", "store", *subject)
+    assert elsewhere == {"sets": [], "has_stream": False}
+    bad = await scimctl(stack, "streams", "sets", "-w", ws, "-p", "mdm", "--subject", f"/Devices/{uid}")
+    assert bad.code == 2 and "subject must be /Users/<id>" in bad.out["error"]
     listed = await scimctl_ok(stack, "streams", "list", "-w", ws)
     assert [s["id"] for s in listed["streams"]] == [stream["id"]]
 

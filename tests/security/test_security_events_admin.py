@@ -35,7 +35,7 @@ async def test_security_events_admin_refuses_callers_without_the_admin_credentia
         (("x-admin-token", world.stack.admin_token[:-1]),),
     ]
     service = events_out_pb2.DESCRIPTOR.services_by_name["SecurityEventsAdmin"]
-    assert len(service.methods) == 7
+    assert len(service.methods) == 8
     refused = 0
     async with grpc.aio.insecure_channel(world.stack.security_events_addr) as channel:
         for method in service.methods:
@@ -58,7 +58,7 @@ async def test_security_events_admin_refuses_callers_without_the_admin_credentia
                     refused += 1
                 else:
                     raise AssertionError(f"{method.name} answered {metadata}")
-    assert refused == 7 * len(wrong)
+    assert refused == 8 * len(wrong)
     assert await _state(world) == before
 
 

@@ -7,6 +7,9 @@
 - `streams list`: `{"streams": [stream]}`; `streams delete`: `{"deleted": id}`
 - `receivers add`: `{"receiver": receiver, "poll_token": "..."}` (poll only; shown once);
   `receivers remove`: `{"removed": id}`; `rotate-key`: the stream, with the old and new kid.
+- `streams sets`: `{"sets": [set], "has_stream": bool}`, newest first, a set being `{"jti", "txn",
+  "receiver_id", "delivery", "audience", "endpoint_url", "events": [...], "state", "attempts",
+  "last_error", "created_at", "delivered_at"}` (times RFC 3339; `delivered_at` empty until delivered).
 """
 
 from __future__ import annotations
@@ -47,6 +50,23 @@ def _stream(s: pb.Stream) -> dict[str, Any]:
         "jwks_path": s.jwks_path,
         "kids": list(s.kids),
         "receivers": [_receiver(r) for r in s.receivers],
+    }
+
+
+def _subject_set(s: pb.SubjectSet) -> dict[str, Any]:
+    return {
+        "jti": s.jti,
+        "txn": s.txn,
+        "receiver_id": s.receiver_id,
+        "delivery": s.delivery,
+        "audience": s.audience,
+        "endpoint_url": s.endpoint_url,
+        "events": list(s.events),
+        "state": s.state,
+        "attempts": s.attempts,
+        "last_error": s.last_error,
+        "created_at": s.created_at,
+        "delivered_at": s.delivered_at,
     }
 
 
@@ -94,3 +114,11 @@ def receivers_remove(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
 def rotate_key(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
     request = pb.RotateKeyRequest(stream_id=a.stream, overlap_seconds=a.overlap or 0)
     return _stream(c.streams.RotateKey(request, metadata=c.md))
+
+
+def subject_sets(c: Clients, a: argparse.Namespace) -> dict[str, Any]:
+    request = pb.ListSubjectSetsRequest(
+        workspace_id=c.workspace_id(a.workspace), portal=a.portal, subject=a.subject, limit=a.limit
+    )
+    reply = c.streams.ListSubjectSets(request, metadata=c.md)
+    return {"sets": [_subject_set(s) for s in reply.sets], "has_stream": reply.has_stream}

@@ -14,7 +14,7 @@ from scimsuite.events_out.v1 import events_out_pb2 as pb
 from scimsuite.events_out.v1 import events_out_pb2_grpc
 
 from security_events.entrypoints.grpc_status import API
-from security_events.service_layer.admin import StreamAdmin
+from security_events.service_layer.admin import StreamAdmin, SubjectSet
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -45,6 +45,23 @@ def receiver_pb(row: Any, stats: Any | None = None) -> pb.Receiver:
             )
         )
     return out
+
+
+def subject_set_pb(s: SubjectSet) -> pb.SubjectSet:
+    return pb.SubjectSet(
+        jti=s.jti,
+        txn=s.txn,
+        receiver_id=s.receiver_id,
+        delivery=s.delivery,
+        audience=s.audience,
+        endpoint_url=s.endpoint_url,
+        events=list(s.events),
+        state=s.state,
+        attempts=s.attempts,
+        last_error=s.last_error,
+        created_at=s.created_at.isoformat(),
+        delivered_at=s.delivered_at.isoformat() if s.delivered_at else "",
+    )
 
 
 class SecurityEventsAdminServicer(events_out_pb2_grpc.SecurityEventsAdminServicer):
@@ -122,5 +139,18 @@ class SecurityEventsAdminServicer(events_out_pb2_grpc.SecurityEventsAdminService
             overlap = float(request.overlap_seconds) if request.overlap_seconds else None
             await self.admin.rotate_key(request.stream_id, overlap)
             return await self._stream(request.stream_id)
+
+        return await self._run(context, call)
+
+    async def ListSubjectSets(
+        self, request: pb.ListSubjectSetsRequest, context: Context
+    ) -> pb.ListSubjectSetsResponse:
+        async def call() -> pb.ListSubjectSetsResponse:
+            found = await self.admin.subject_sets(
+                request.workspace_id, request.portal, request.subject, request.limit
+            )
+            if found is None:
+                return pb.ListSubjectSetsResponse(has_stream=False)
+            return pb.ListSubjectSetsResponse(sets=[subject_set_pb(s) for s in found], has_stream=True)
 
         return await self._run(context, call)

@@ -1,4 +1,5 @@
-"""Administering streams: one per (workspace, portal), its receivers, and key rotation.
+"""Administering streams: one per (workspace, portal), its receivers, and key rotation; and what was built
+for one subject (the console's timeline of a person).
 
 A push receiver's URL must be https (RFC 8935 §5.1: SETs go over TLS) unless the service runs with the
 documented dev switch `SECURITY_EVENTS_ALLOW_INSECURE_RECEIVERS=true` (loopback tests, `make run`).
@@ -11,18 +12,22 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import jwt
 
 from security_events.adapters.postgres import sets, streams
 from security_events.adapters.postgres.keys import KeyStore
 from security_events.domain import event_uris, signing
 from security_events.domain.key_encryption import Sealer
+from security_events.domain.set_claims import ENDPOINTS
 from security_events.errors import AlreadyExists, InvalidRequest, NotFound
 
 PORTALS = ("dashboard", "store", "mdm")
+SUBJECT_SETS_DEFAULT, SUBJECT_SETS_MAX = 100, 500
 
 
 def token_digest(token: str) -> bytes:
@@ -34,6 +39,67 @@ def _uuid(value: str, what: str) -> str:
         return str(uuid.UUID(value))
     except ValueError as exc:
         raise InvalidRequest(f"{what} must be a UUID, got {value!r}") from exc
+
+
+def _portal(value: str) -> str:
+    if value not in PORTALS:
+        raise InvalidRequest(f"portal must be one of {', '.join(PORTALS)}, got {value!r}")
+    return value
+
+
+def _subject(value: str) -> str:
+    """A SET subject as `sub_id.uri` holds it (RFC 9967 §2.1): `/Users/<id>` or `/Groups/<id>`."""
+    endpoint, _, resource_id = value.removeprefix("/").partition("/")
+    if not value.startswith("/") or endpoint not in ENDPOINTS.values():
+        raise InvalidRequest(f"subject must be /Users/<id> or /Groups/<id>, got {value!r}")
+    return f"/{endpoint}/{_uuid(resource_id, 'the subject id')}"
+
+
+def _limit(value: int) -> int:
+    if value < 0:
+        raise InvalidRequest(f"limit must not be negative, got {value}")
+    return min(value or SUBJECT_SETS_DEFAULT, SUBJECT_SETS_MAX)
+
+
+def _event_uris(token: str) -> tuple[str, ...]:
+    """The event URIs of a stored SET. Not verified: this service signed it, and only the URIs are read."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return tuple(sorted(claims["events"]))
+
+
+@dataclass(frozen=True)
+class SubjectSet:
+    """One SET built for a subject, with its receiver and delivery state."""
+
+    jti: str
+    txn: str
+    receiver_id: str
+    delivery: str
+    audience: str
+    endpoint_url: str
+    events: tuple[str, ...]
+    state: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+def _subject_set(row: asyncpg.Record) -> SubjectSet:
+    return SubjectSet(
+        jti=row["jti"],
+        txn=row["txn"],
+        receiver_id=str(row["receiver_id"]),
+        delivery=row["delivery"],
+        audience=row["audience"],
+        endpoint_url=row["endpoint_url"] or "",
+        events=_event_uris(row["token"]),
+        state=row["state"],
+        attempts=row["attempts"],
+        last_error=row["last_error"] or "",
+        created_at=row["created_at"],
+        delivered_at=row["delivered_at"],
+    )
 
 
 @dataclass(frozen=True)
@@ -63,8 +129,7 @@ class StreamAdmin:
 
     async def create_stream(self, workspace_id: str, portal: str, alg: str) -> str:
         workspace_id = _uuid(workspace_id, "workspace_id")
-        if portal not in PORTALS:
-            raise InvalidRequest(f"portal must be one of {', '.join(PORTALS)}, got {portal!r}")
+        portal = _portal(portal)
         alg = alg or "ES256"
         if alg not in signing.ALGORITHMS:
             raise InvalidRequest(f"alg must be one of {', '.join(signing.ALGORITHMS)}, got {alg!r}")
@@ -93,6 +158,24 @@ class StreamAdmin:
         ws = _uuid(workspace_id, "workspace_id") if workspace_id else None
         async with self.pool.acquire() as conn:
             return [str(r["id"]) for r in await streams.list_streams(conn, ws)]
+
+    async def subject_sets(
+        self, workspace_id: str, portal: str, subject: str, limit: int
+    ) -> list[SubjectSet] | None:
+        """The SETs built for one subject for this (workspace, portal)'s receivers, newest first (at most
+        `limit`, 0 meaning the default); None when the portal has no stream.
+
+        The SETs are found through the (workspace, portal)'s stream, the tenant boundary, never by the
+        subject alone: the subject is whatever id the caller passes.
+        """
+        workspace_id = _uuid(workspace_id, "workspace_id")
+        portal, subject, limit = _portal(portal), _subject(subject), _limit(limit)
+        async with self.pool.acquire() as conn:
+            stream_id = await streams.stream_of(conn, workspace_id, portal)
+            if stream_id is None:
+                return None
+            rows = await sets.of_subject(conn, stream_id, subject, limit)
+        return [_subject_set(r) for r in rows]
 
     async def delete_stream(self, stream_id: str) -> None:
         stream_id = _uuid(stream_id, "stream_id")

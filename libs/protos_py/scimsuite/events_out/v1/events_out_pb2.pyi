@@ -358,6 +358,122 @@ class RotateKeyRequest(_message.Message):
 Global___RotateKeyRequest: _TypeAlias = RotateKeyRequest  # noqa: Y015
 
 @_typing.final
+class ListSubjectSetsRequest(_message.Message):
+    """The SETs built for one subject in one (workspace, portal), for the console's timeline of a person."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    portal: _builtins.str
+    subject: _builtins.str
+    """The SET's `sub_id.uri` (RFC 9967 §2.1): a SCIM relative URI such as `/Users/<id>`."""
+    limit: _builtins.int
+    """Newest first; 0 means 100, at most 500."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        portal: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "portal", b"portal", "subject", b"subject", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubjectSetsRequest: _TypeAlias = ListSubjectSetsRequest  # noqa: Y015
+
+@_typing.final
+class SubjectSet(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JTI_FIELD_NUMBER: _builtins.int
+    TXN_FIELD_NUMBER: _builtins.int
+    RECEIVER_ID_FIELD_NUMBER: _builtins.int
+    DELIVERY_FIELD_NUMBER: _builtins.int
+    AUDIENCE_FIELD_NUMBER: _builtins.int
+    ENDPOINT_URL_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    DELIVERED_AT_FIELD_NUMBER: _builtins.int
+    jti: _builtins.str
+    txn: _builtins.str
+    """The directory event id the SET was built from (RFC 9967 §2.2)."""
+    receiver_id: _builtins.str
+    delivery: _builtins.str
+    """"push" or "poll"."""
+    audience: _builtins.str
+    endpoint_url: _builtins.str
+    """Push only."""
+    state: _builtins.str
+    """"pending", "delivered", "failed" or "dead"."""
+    attempts: _builtins.int
+    last_error: _builtins.str
+    created_at: _builtins.str
+    """RFC 3339; `delivered_at` is empty until delivered."""
+    delivered_at: _builtins.str
+    @_builtins.property
+    def events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The RFC 9967 event URIs in the SET, sorted."""
+
+    def __init__(
+        self,
+        *,
+        jti: _builtins.str = ...,
+        txn: _builtins.str = ...,
+        receiver_id: _builtins.str = ...,
+        delivery: _builtins.str = ...,
+        audience: _builtins.str = ...,
+        endpoint_url: _builtins.str = ...,
+        events: _abc.Iterable[_builtins.str] | None = ...,
+        state: _builtins.str = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        created_at: _builtins.str = ...,
+        delivered_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "audience", b"audience", "created_at", b"created_at", "delivered_at", b"delivered_at", "delivery", b"delivery", "endpoint_url", b"endpoint_url", "events", b"events", "jti", b"jti", "last_error", b"last_error", "receiver_id", b"receiver_id", "state", b"state", "txn", b"txn"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubjectSet: _TypeAlias = SubjectSet  # noqa: Y015
+
+@_typing.final
+class ListSubjectSetsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SETS_FIELD_NUMBER: _builtins.int
+    HAS_STREAM_FIELD_NUMBER: _builtins.int
+    has_stream: _builtins.bool
+    """False when the (workspace, portal) has no SET stream: nothing is built for it (and `sets` is empty)."""
+    @_builtins.property
+    def sets(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubjectSet]: ...
+    def __init__(
+        self,
+        *,
+        sets: _abc.Iterable[Global___SubjectSet] | None = ...,
+        has_stream: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["has_stream", b"has_stream", "sets", b"sets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubjectSetsResponse: _TypeAlias = ListSubjectSetsResponse  # noqa: Y015
+
+@_typing.final
 class GetJwksResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

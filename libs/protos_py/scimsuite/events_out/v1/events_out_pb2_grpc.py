@@ -69,6 +69,11 @@ class SecurityEventsAdminStub:
                 request_serializer=scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.RotateKeyRequest.SerializeToString,
                 response_deserializer=scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.Stream.FromString,
                 _registered_method=True)
+        self.ListSubjectSets = channel.unary_unary(
+                '/scimsuite.events_out.v1.SecurityEventsAdmin/ListSubjectSets',
+                request_serializer=scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.ListSubjectSetsRequest.SerializeToString,
+                response_deserializer=scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.ListSubjectSetsResponse.FromString,
+                _registered_method=True)
 
 
 class SecurityEventsAdminServicer:
@@ -116,6 +121,12 @@ class SecurityEventsAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSubjectSets(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SecurityEventsAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -153,6 +164,11 @@ def add_SecurityEventsAdminServicer_to_server(servicer, server):
                     servicer.RotateKey,
                     request_deserializer=scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.RotateKeyRequest.FromString,
                     response_serializer=scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.Stream.SerializeToString,
+            ),
+            'ListSubjectSets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubjectSets,
+                    request_deserializer=scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.ListSubjectSetsRequest.FromString,
+                    response_serializer=scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.ListSubjectSetsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -344,6 +360,33 @@ class SecurityEventsAdmin:
             '/scimsuite.events_out.v1.SecurityEventsAdmin/RotateKey',
             scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.RotateKeyRequest.SerializeToString,
             scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.Stream.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubjectSets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimsuite.events_out.v1.SecurityEventsAdmin/ListSubjectSets',
+            scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.ListSubjectSetsRequest.SerializeToString,
+            scimsuite_dot_events__out_dot_v1_dot_events__out__pb2.ListSubjectSetsResponse.FromString,
             options,
             channel_credentials,
             insecure,

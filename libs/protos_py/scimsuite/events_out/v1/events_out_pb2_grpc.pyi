@@ -41,6 +41,7 @@ class SecurityEventsAdminStub:
     AddReceiver: _grpc.UnaryUnaryMultiCallable[_events_out_pb2.AddReceiverRequest, _events_out_pb2.AddReceiverResponse]
     RemoveReceiver: _grpc.UnaryUnaryMultiCallable[_events_out_pb2.RemoveReceiverRequest, _events_out_pb2.RemoveReceiverResponse]
     RotateKey: _grpc.UnaryUnaryMultiCallable[_events_out_pb2.RotateKeyRequest, _events_out_pb2.Stream]
+    ListSubjectSets: _grpc.UnaryUnaryMultiCallable[_events_out_pb2.ListSubjectSetsRequest, _events_out_pb2.ListSubjectSetsResponse]
 
 @_typing.type_check_only
 class SecurityEventsAdminAsyncStub(SecurityEventsAdminStub):
@@ -52,6 +53,7 @@ class SecurityEventsAdminAsyncStub(SecurityEventsAdminStub):
     AddReceiver: _aio.UnaryUnaryMultiCallable[_events_out_pb2.AddReceiverRequest, _events_out_pb2.AddReceiverResponse]  # type: ignore[assignment]
     RemoveReceiver: _aio.UnaryUnaryMultiCallable[_events_out_pb2.RemoveReceiverRequest, _events_out_pb2.RemoveReceiverResponse]  # type: ignore[assignment]
     RotateKey: _aio.UnaryUnaryMultiCallable[_events_out_pb2.RotateKeyRequest, _events_out_pb2.Stream]  # type: ignore[assignment]
+    ListSubjectSets: _aio.UnaryUnaryMultiCallable[_events_out_pb2.ListSubjectSetsRequest, _events_out_pb2.ListSubjectSetsResponse]  # type: ignore[assignment]
 
 class SecurityEventsAdminServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -102,6 +104,13 @@ class SecurityEventsAdminServicer(metaclass=_abc_1.ABCMeta):
         request: _events_out_pb2.RotateKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_events_out_pb2.Stream, _abc.Awaitable[_events_out_pb2.Stream]]: ...
+
+    @_abc_1.abstractmethod
+    def ListSubjectSets(
+        self,
+        request: _events_out_pb2.ListSubjectSetsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_events_out_pb2.ListSubjectSetsResponse, _abc.Awaitable[_events_out_pb2.ListSubjectSetsResponse]]: ...
 
 def add_SecurityEventsAdminServicer_to_server(servicer: SecurityEventsAdminServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

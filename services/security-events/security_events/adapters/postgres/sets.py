@@ -192,6 +192,25 @@ async def more_pending(conn: Conn, receiver_id: str) -> bool:
     )
 
 
+async def of_subject(conn: Conn, stream_id: str, subject: str, limit: int) -> list[asyncpg.Record]:
+    """The SETs built for one subject (`/Users/<id>`) by a stream's receivers, with each receiver's
+    delivery and address, newest first."""
+    return await conn.fetch(
+        """
+        SELECT s.jti, s.txn, s.token, s.state, s.attempts, s.last_error, s.created_at, s.delivered_at,
+               r.id AS receiver_id, r.delivery, r.audience, r.endpoint_url
+          FROM security_events.sets s
+          JOIN security_events.receivers r ON r.id = s.receiver_id
+         WHERE r.stream_id = $1 AND s.subject = $2
+         ORDER BY s.seq DESC
+         LIMIT $3
+        """,
+        stream_id,
+        subject,
+        limit,
+    )
+
+
 async def stats(conn: Conn, receiver_id: str) -> asyncpg.Record:
     row = await conn.fetchrow(
         """

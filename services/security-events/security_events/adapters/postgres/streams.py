@@ -27,6 +27,14 @@ async def get_stream(conn: Conn, stream_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM security_events.streams WHERE id = $1", stream_id)
 
 
+async def stream_of(conn: Conn, workspace_id: str, portal: str) -> str | None:
+    """The id of the (workspace, portal)'s stream, if it has one."""
+    found = await conn.fetchval(
+        "SELECT id FROM security_events.streams WHERE workspace_id = $1 AND portal = $2", workspace_id, portal
+    )
+    return str(found) if found is not None else None
+
+
 async def list_streams(conn: Conn, workspace_id: str | None) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT * FROM security_events.streams WHERE $1::uuid IS NULL OR workspace_id = $1"
