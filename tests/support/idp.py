@@ -86,6 +86,12 @@ class Okta:
     async def remove_member(self, group_id: str, user_id: str) -> None:
         await self._patch_group(group_id, [{"op": "remove", "path": f'members[value eq "{user_id}"]'}])
 
+    async def remove_members(self, group_id: str, user_ids: list[str]) -> None:
+        """One request with one `remove` per member, as Okta sends a large removal (§1.8)."""
+        await self._patch_group(
+            group_id, [{"op": "remove", "path": f'members[value eq "{u}"]'} for u in user_ids]
+        )
+
     async def rename_group(self, group_id: str, name: str) -> None:
         await self._patch_group(group_id, [{"op": "replace", "value": {"id": group_id, "displayName": name}}])
 

@@ -517,6 +517,27 @@ def test_remove_by_or_filter_of_several_ids() -> None:
     assert patch_group(body).member_changes == [RemoveMembers(("A", "B"))]
 
 
+def test_consecutive_removes_become_one_set_operation_and_others_keep_their_order() -> None:
+    # Okta removes 1,000 members with 1,000 operations (idp-clients §1.8).
+    many = ops(*({"op": "remove", "path": f'members[value eq "u{i}"]'} for i in range(1000)))
+    assert patch_group(many).member_changes == [RemoveMembers(tuple(f"u{i}" for i in range(1000)))]
+    mixed = ops(
+        {"op": "remove", "path": 'members[value eq "A"]'},
+        {"op": "remove", "path": "members", "value": [{"value": "B"}]},
+        {"op": "add", "path": "members", "value": [{"value": "A"}]},
+        {"op": "remove", "path": 'members[value eq "A"]'},
+        {"op": "remove", "path": "members"},
+        {"op": "remove", "path": 'members[value eq "C"]'},
+    )
+    assert patch_group(mixed).member_changes == [
+        RemoveMembers(("A", "B")),
+        AddMembers(("A",)),
+        RemoveMembers(("A",)),
+        RemoveAllMembers(),
+        RemoveMembers(("C",)),
+    ]
+
+
 def test_postman_garbage_string_member_and_extra_keys() -> None:
     assert patch_group(load("entra-2.11-postman-garbage-members.json")).member_changes == [
         AddMembers(("string id 1",))

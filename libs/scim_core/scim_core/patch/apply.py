@@ -27,7 +27,7 @@ from scim_core.normalize import normalize_element, normalize_resource, normalize
 from scim_core.patch.keys import find_key
 from scim_core.patch.match import matches
 from scim_core.patch.members import member_change
-from scim_core.patch.model import MemberChange, OpName, PatchOperation, PatchResult
+from scim_core.patch.model import MemberChange, OpName, PatchOperation, PatchResult, RemoveMembers
 from scim_core.patch.target import Target, resolve_target
 from scim_core.schema.model import Attribute, ResourceSchema
 
@@ -78,7 +78,14 @@ class _Patcher:
     def _apply_target(self, op: OpName, target: Target, value: Any, *, strict: bool) -> None:
         if self._is_members(target):
             change = member_change(op, target.value_filter, target.sub_name, value)
-            if change is not None:
+            if change is None:
+                return
+            last = self.changes[-1] if self.changes else None
+            if isinstance(change, RemoveMembers) and isinstance(last, RemoveMembers):
+                # Removes commute: Okta removes 1,000 members with 1,000 operations, which the directory
+                # then runs as one set operation instead of 1,000.
+                self.changes[-1] = RemoveMembers(last.ids + change.ids)
+            else:
                 self.changes.append(change)
             return
         if not self._writable(op, target, value, strict=strict):
