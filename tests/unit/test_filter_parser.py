@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from scim_core.errors import InvalidFilter, InvalidPath, InvalidValue
 from scim_core.filter import (
@@ -16,6 +18,7 @@ from scim_core.filter import (
     Present,
     ValuePath,
     parse_filter,
+    parser,
 )
 from scim_core.paths import PatchPath, parse_attr_path, parse_patch_path
 
@@ -245,3 +248,50 @@ def test_an_escaped_lone_surrogate_is_an_invalid_filter() -> None:
     with pytest.raises(InvalidFilter):
         parse_filter('title eq "\\ud800"')
     assert parse_filter('title eq "\\ud83d\\ude00"') is not None  # a proper pair is text
+
+
+# The regex read of `attr[sub eq "string"]` (filter.parser._simple_value_path) must give exactly the
+# grammar's tree whenever it answers at all, and must answer for what Okta sends.
+_NAMES = [
+    "members",
+    "Emails",
+    "value",
+    "urn:ietf:params:scim:schemas:core:2.0:Group:members",
+    "name.givenName",
+]
+_NAMES += ["1bad", "me-mbers", "$ref", "a b", "", ".", "a]b"]
+_SPACES = ["", " ", "\t", "\r\n", "\u00a0"]
+_VALUES = ["2819c223-7f76", "", " a ", "a b", "é", "\\", "\x00", '"', "x'y", "]", "a\tb"]
+
+
+@pytest.mark.parametrize("op", ["eq", "EQ", "ne", "eqx"])
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_the_fast_value_path_read_agrees_with_the_grammar(op: str, quote: str) -> None:
+    answered = 0
+    for attr, inner, value, (outer, around) in itertools.product(
+        _NAMES, _NAMES, _VALUES, itertools.product(_SPACES, _SPACES)
+    ):
+        text = f"{outer}{attr}[{around}{inner} {op} {quote}{value}{quote}{around}]{outer}"
+        fast = parser._simple_value_path(text)
+        if fast is not None:
+            answered += 1
+            assert fast == parser._parse(text, "patch_path"), text
+    # Only `eq` with a double-quoted string is read by the regex, and then most valid names are.
+    assert (answered > 500) == (op.lower() == "eq" and quote == '"'), answered
+
+
+def test_okta_member_removal_takes_the_fast_read() -> None:
+    text = 'members[value eq "2819c223-7f76-453a-919d-413861904646"]'
+    assert parser._simple_value_path(text) is not None
+    assert parse_patch_path(text) == PatchPath(
+        AttrPath(None, "members"),
+        Compare(AttrPath(None, "value"), "eq", "2819c223-7f76-453a-919d-413861904646"),
+        None,
+    )
+    # Escapes, other operators and longer filters are the grammar's.
+    for other in (
+        'members[value eq "a\\"b"]',
+        'members[value ne "a"]',
+        'members[value eq "a" or value eq "b"]',
+    ):
+        assert parser._simple_value_path(other) is None
