@@ -4,7 +4,6 @@ and a push receiver that never answers is dead-lettered after its bound."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -24,6 +23,7 @@ from suite_common.embedded.processes import free_port
 from suite_common.metrics import new_registry
 from suite_common.pg import create_pool
 
+from tests.support.directory_events import user_event
 from tests.support.eventually import assert_eventually
 from tests.support.stack import database_fixture
 
@@ -31,21 +31,7 @@ PROV = "urn:ietf:params:scim:event:prov:"
 
 
 def _event(workspace: str, user: str, version: int, active: bool = True, title: str = "") -> bytes:
-    state = {"id": user, "userName": f"{user}@x", "active": active, "meta": {"version": f'W/"{version}"'}}
-    if title:
-        state["title"] = title
-    return events_pb2.EventEnvelope(
-        event_id=str(uuid.uuid4()),
-        workspace_id=workspace,
-        connection_id=str(uuid.uuid4()),
-        portal="store",
-        resource_kind=events_pb2.RESOURCE_KIND_USER,
-        change=events_pb2.CHANGE_KIND_CREATED if version == 1 else events_pb2.CHANGE_KIND_UPDATED,
-        resource_id=user,
-        resource_version=version,
-        state_json=json.dumps(state).encode(),
-        request_summary="POST" if version == 1 else "PATCH",
-    ).SerializeToString()
+    return user_event(workspace, user, version, active=active, title=title).SerializeToString()
 
 
 # Not the session's database: there the session stack's security-events service delivers the same SETs

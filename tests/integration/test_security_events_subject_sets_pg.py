@@ -4,14 +4,12 @@ state; a portal without a stream has none, and bad arguments are refused."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 import pytest_asyncio
-from scimsuite.events.v1 import events_pb2
 from security_events.adapters.postgres import sets
 from security_events.adapters.postgres.keys import KeyStore
 from security_events.domain.key_encryption import Sealer
@@ -23,6 +21,7 @@ from security_events.service_layer.receivers_cache import ReceiversCache
 from suite_common.metrics import new_registry
 from suite_common.pg import create_pool
 
+from tests.support.directory_events import user_event
 from tests.support.stack import database_fixture
 
 PROV = "urn:ietf:params:scim:event:prov:"
@@ -41,19 +40,7 @@ async def admin(own_database: str) -> AsyncIterator[StreamAdmin]:
 
 
 def _event(workspace: str, user: str, version: int, active: bool) -> tuple[str, bytes]:
-    state = {"id": user, "userName": f"{user}@x", "active": active, "meta": {"version": f'W/"{version}"'}}
-    envelope = events_pb2.EventEnvelope(
-        event_id=str(uuid.uuid4()),
-        workspace_id=workspace,
-        connection_id=str(uuid.uuid4()),
-        portal="store",
-        resource_kind=events_pb2.RESOURCE_KIND_USER,
-        change=events_pb2.CHANGE_KIND_CREATED if version == 1 else events_pb2.CHANGE_KIND_UPDATED,
-        resource_id=user,
-        resource_version=version,
-        state_json=json.dumps(state).encode(),
-        request_summary="POST" if version == 1 else "PATCH",
-    )
+    envelope = user_event(workspace, user, version, active=active)
     return envelope.event_id, envelope.SerializeToString()
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from google.protobuf import json_format
 from scimsuite.events_out.v1 import events_out_pb2 as pb
 
 from scimctl.clients import Clients
@@ -54,20 +55,10 @@ def _stream(s: pb.Stream) -> dict[str, Any]:
 
 
 def _subject_set(s: pb.SubjectSet) -> dict[str, Any]:
-    return {
-        "jti": s.jti,
-        "txn": s.txn,
-        "receiver_id": s.receiver_id,
-        "delivery": s.delivery,
-        "audience": s.audience,
-        "endpoint_url": s.endpoint_url,
-        "events": list(s.events),
-        "state": s.state,
-        "attempts": s.attempts,
-        "last_error": s.last_error,
-        "created_at": s.created_at,
-        "delivered_at": s.delivered_at,
-    }
+    # Every field under its proto name, empty ones included: the documented shape above.
+    return json_format.MessageToDict(
+        s, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
 
 
 def create(c: Clients, a: argparse.Namespace) -> dict[str, Any]:

@@ -120,7 +120,7 @@ class StreamAdmin:
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.pool = pool
-        # Called once a change to streams or receivers has committed (this replica's receivers cache).
+        # Called once a change to streams, receivers or keys has committed (this replica's receivers cache).
         self.on_change = on_change
         self.default_overlap_s = default_overlap_s
         self.keys = keys

@@ -90,7 +90,7 @@ class SetBuilder:
         return done
 
     async def _routes(self, wheres: set[Where]) -> dict[Where, tuple[Subscriber, ...]]:
-        routes = {where: self.receivers.cached(where) for where in wheres}
+        routes = {where: self.receivers.get(where) for where in wheres}
         missing = [where for where, found in routes.items() if found is None]
         if missing:
             async with self.pool.acquire() as conn:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 _REDELIVER: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, ConsumedElsewhere)
 Handler = Callable[[list[tuple[bytes, bool]]], Awaitable[list[Outcome]]]
 MIN_EVENTS_PER_GROUP = 16
+T = TypeVar("T")
 
 
 class EventConsumer:
@@ -78,11 +80,7 @@ class EventConsumer:
         )
 
     async def _handle_fetched(self, msgs: list[Msg]) -> None:
-        chains = _chains(msgs)
-        # A group's transaction costs the same handful of statements and one commit whatever its size, so a
-        # small batch is not split: side-by-side groups only pay off once each has a share of the work.
-        count = max(1, min(self.groups, len(chains), len(msgs) // MIN_EVENTS_PER_GROUP))
-        groups = [[m for chain in chains[i::count] for m in chain] for i in range(count)]
+        groups = split_into_groups(_chains(msgs), self.groups)
         await asyncio.gather(*(self._group(g) for g in groups))
 
     def _stalled_for(self, key: str, seen: int) -> float:
@@ -138,6 +136,19 @@ class EventConsumer:
         log.warning("event failed; will retry", extra={"error": outcome.error, "deliveries": deliveries})
         with contextlib.suppress(Exception):
             await msg.nak(delay=min(0.2 * 2**deliveries, 10.0))
+
+
+def split_into_groups(chains: list[list[T]], most: int) -> list[list[T]]:
+    """Deal whole chains into at most `most` groups, each of `MIN_EVENTS_PER_GROUP` events or more.
+
+    A group's transaction costs the same handful of statements and one commit whatever its size, so a small
+    batch stays one group: side-by-side groups only pay off once each has a share of the work.
+    """
+    if not chains:
+        return []
+    events = sum(len(chain) for chain in chains)
+    count = max(1, min(most, len(chains), events // MIN_EVENTS_PER_GROUP))
+    return [[m for chain in chains[i::count] for m in chain] for i in range(count)]
 
 
 def _chains(msgs: list[Msg]) -> list[list[Msg]]:
