@@ -5,7 +5,7 @@ gives a `PatchResult` whose `doc` is the new canonical document and whose `membe
 Group membership deltas in operation order.
 """
 
-from scim_core.patch.apply import apply_patch
+from scim_core.patch.apply import apply_patch, member_changes_alone
 from scim_core.patch.model import (
     AddMembers,
     MemberChange,
@@ -28,5 +28,6 @@ __all__ = [
     "RemoveMembers",
     "ReplaceMembers",
     "apply_patch",
+    "member_changes_alone",
     "parse_patch_request",
 ]

@@ -48,11 +48,34 @@ def apply_patch(
     return PatchResult(doc=normalize_resource(patcher.doc, resource), member_changes=patcher.changes)
 
 
+def member_changes_alone(
+    ops: list[PatchOperation], resource: ResourceSchema, *, resource_id: str
+) -> list[MemberChange] | None:
+    """The membership delta of `ops` without the stored document, or None when it cannot be told so.
+
+    A Group's member changes come from the operations alone (the document never holds `members`), so a
+    writer can learn which members a PATCH touches before it reads the group, and read their state in the
+    same statement as the row. Every other operation is skipped, not applied; one that fails on the empty
+    document gives None, and the caller takes its general path. `apply_patch` stays the authority: its
+    `member_changes` on the real document are what is written.
+    """
+    patcher = _Patcher({}, resource, resource_id, members_only=True)
+    try:
+        for op in ops:
+            patcher.apply(op)
+    except Exception:  # any refusal here is apply_patch's to give, on the real document
+        return None
+    return patcher.changes
+
+
 class _Patcher:
-    def __init__(self, doc: dict[str, Any], resource: ResourceSchema, resource_id: str) -> None:
+    def __init__(
+        self, doc: dict[str, Any], resource: ResourceSchema, resource_id: str, *, members_only: bool = False
+    ) -> None:
         self.doc = doc
         self.resource = resource
         self.resource_id = resource_id
+        self.members_only = members_only
         self.changes: list[MemberChange] = []
 
     def apply(self, op: PatchOperation) -> None:
@@ -87,6 +110,8 @@ class _Patcher:
                 self.changes[-1] = RemoveMembers(last.ids + change.ids)
             else:
                 self.changes.append(change)
+            return
+        if self.members_only:
             return
         if not self._writable(op, target, value, strict=strict):
             return

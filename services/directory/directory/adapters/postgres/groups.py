@@ -224,3 +224,132 @@ async def members_if_at_most(conn: Conn, group_id: Any, limit: int) -> list[dict
         limit + 1,
     )
     return None if len(rows) > limit else [_member(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PatchRead:
+    """What a Group PATCH reads in its one statement (`read_for_patch`): the row, the current members
+    among the ids the operations name (with their labels), which of those ids are users of the group's
+    connection, and the group's first members in response order (None when the answer shows none)."""
+
+    row: asyncpg.Record
+    named_members: dict[str, tuple[str | None, str | None]]
+    named_users: frozenset[str]
+    first_members: list[dict[str, str]] | None
+
+
+async def read_for_patch(
+    conn: Conn, connection_id: str, group_id: str, named: list[str], first_members: int
+) -> PatchRead | None:
+    """One statement, no lock: the compare-and-set write that follows (`patch_with_event`) fails if the
+    group changed since. `first_members` = 0 reads no members; otherwise at most that many (unordered, so a
+    large group is never sorted), ordered as `members_of` orders them."""
+    gid = parse_id(group_id)
+    if gid is None:
+        return None
+    row = await conn.fetchrow(
+        f"""
+        SELECT {COLUMNS},
+               (SELECT coalesce(json_agg(json_build_array(m.user_id, m.display, m.member_type)), '[]'::json)
+                  FROM directory.memberships m
+                 WHERE m.group_id = g.id AND m.user_id = ANY($3::uuid[])) AS named_members,
+               (SELECT coalesce(array_agg(u.id), '{{}}'::uuid[])
+                  FROM directory.users u
+                 WHERE u.id = ANY($3::uuid[]) AND u.connection_id = g.connection_id) AS named_users,
+               (SELECT json_agg(json_build_array(f.user_id, f.display, f.member_type)
+                                ORDER BY f.added_at, f.user_id)
+                  FROM (SELECT m.user_id, m.display, m.member_type, m.added_at
+                          FROM directory.memberships m WHERE m.group_id = g.id LIMIT $4) f) AS first_members
+          FROM directory.groups g
+         WHERE g.id = $1 AND g.connection_id = $2
+        """,
+        gid,
+        uuid.UUID(connection_id),
+        [uuid.UUID(i) for i in named],
+        first_members,
+    )
+    if row is None:
+        return None
+    first = row["first_members"]
+    return PatchRead(
+        row=row,
+        named_members={str(uid): (display, kind) for uid, display, kind in row["named_members"]},
+        named_users=frozenset(str(u) for u in row["named_users"]),
+        first_members=[_listed(m) for m in first or ()] if first_members else None,
+    )
+
+
+def _listed(item: list[Any]) -> dict[str, str]:
+    uid, display, kind = item
+    member = {"value": str(uid)}
+    if display is not None:
+        member["display"] = display
+    if kind is not None:
+        member["type"] = kind
+    return member
+
+
+class Conflict(Exception):
+    """A compare-and-set Group write lost: the group, or a user it was adding, changed since the read."""
+
+
+async def patch_with_event(
+    conn: Conn,
+    connection_id: str,
+    read: asyncpg.Record,
+    row: dict[str, Any],
+    removed: list[str],
+    upserts: dict[str, tuple[str | None, str | None]],
+    event: Sequence[Any],
+) -> asyncpg.Record | None:
+    """The `pending` row, its membership rows and its outbox event in one statement, if the group is still
+    at the version `read` saw; None otherwise, and then nothing was written.
+
+    Membership rows change only through a Group write, and every Group write bumps the version, so the
+    version alone tells that the named members are as read; a user deleted meanwhile makes the insert
+    violate its foreign key, which is a lost race too (`Conflict`). Under READ COMMITTED a concurrent
+    write of the row makes PostgreSQL re-check the version on the newer row, which fails.
+    """
+    ids = list(upserts)
+    try:
+        return await conn.fetchrow(
+            f"""
+            WITH g AS (
+                UPDATE directory.groups AS g
+                   SET display_name = $2, external_id = $3, doc = $4, version = $5, last_modified = $6,
+                       name_stamp = CASE WHEN g.display_name IS DISTINCT FROM $2
+                                         THEN nextval('directory.representation_stamps') ELSE g.name_stamp END
+                 WHERE g.id = $1 AND g.version = $7
+                RETURNING {COLUMNS}
+            ), d AS (
+                DELETE FROM directory.memberships m
+                 WHERE m.group_id = $1 AND m.user_id = ANY($8::uuid[]) AND EXISTS (SELECT 1 FROM g)
+            ), i AS (
+                INSERT INTO directory.memberships AS m
+                       (group_id, user_id, connection_id, display, member_type)
+                SELECT $1, w.user_id, $9, w.display, w.member_type
+                  FROM unnest($10::uuid[], $11::text[], $12::text[]) AS w (user_id, display, member_type)
+                 WHERE EXISTS (SELECT 1 FROM g)
+                ON CONFLICT (group_id, user_id)
+                DO UPDATE SET display = EXCLUDED.display, member_type = EXCLUDED.member_type
+            ), e AS ({outbox.insert_from("g", 13)})
+            SELECT * FROM g
+            """,
+            read["id"],
+            row["display_name"],
+            row["external_id"],
+            row["doc"],
+            row["version"],
+            row["last_modified"],
+            read["version"],
+            [uuid.UUID(i) for i in removed],
+            uuid.UUID(connection_id),
+            [uuid.UUID(i) for i in ids],
+            [upserts[i][0] for i in ids],
+            [upserts[i][1] for i in ids],
+            *event,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise errors.Uniqueness(f"a Group with displayName {row['display_name']!r} already exists") from exc
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise Conflict() from exc
