@@ -180,11 +180,15 @@ async def test_a_connection_without_a_stream_keeps_only_states_and_a_later_strea
             )
         assert (consumed, version) == (0, 2)
 
-        # A stream added by another replica (no in-process invalidation): its NOTIFY drops the entry.
+        # A stream added by another replica (no in-process invalidation): its NOTIFY drops the entry. The
+        # stream and its receiver are two commits, so two notifications: both must have arrived before the
+        # cache is filled again below, or the later one would drop the entry the key-rotation check needs.
+        seen = cache.generation
         _, receiver_id, keys_of_stream = await _stream_with_push(
             pool, "http://127.0.0.1:9/e", [f"{PROV}patch:notice", f"{PROV}deactivate"], workspace
         )
-        await assert_eventually(lambda: _holds(lambda: cache.get((workspace, "store")) is None), timeout=10)
+        await assert_eventually(lambda: _holds(lambda: cache.generation >= seen + 2), timeout=10)
+        assert cache.get((workspace, "store")) is None
         builder.keys = keys_of_stream
         # v1 again (a late redelivery) is superseded; v3 diffs against v2 and is told apart as a flip.
         v3 = _event(workspace, user, 3, active=False, title="Engineer")
