@@ -1,0 +1,339 @@
+"""How low can a durable, evented create go under the fixed architecture? The floor, the suite and the peer.
+
+    .venv/bin/python -m bench.floor                  # 5 runs of 5 s per target, c = 16
+    .venv/bin/python -m bench.floor --runs 3 --run-seconds 3
+
+One run starts a durable PostgreSQL and nats-server, then three targets on them, and sends the same Okta
+`POST /Users` requests to each in closed loop, the order rotated every run:
+
+* **suite**: our stack as `make bench` runs it (edge, directory, portal-actions, security-events);
+* **floor**: `bench/floor_parts.py`, the architecture's fixed hops (HTTP edge → gRPC → one PostgreSQL
+  statement for row and outbox event → relay → JetStream → a consumer's one statement per batch) with
+  none of the suite's business logic: the least any implementation of the architecture pays;
+* **scim2-server**: under uvicorn with uvloop and httptools, as in `make bench`.
+
+CPU is read from `/proc` for every process tree (PostgreSQL and NATS included) from the start of a run
+until the events it caused are applied, and divided by the requests answered. Results:
+`bench/results/floor-<time>.{md,json}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import nats
+from devstack.admin import AdminClient
+from nats.js import JetStreamContext
+from suite_common.embedded.processes import free_port, wait_for_port
+from suite_common.lifecycle import install_fast_loop
+
+from bench import floor_parts
+from bench.clients import OKTA, HttpTarget
+from bench.dataset import Dataset
+from bench.env import Infra, infrastructure, machine, suite_stack
+from bench.load import Action, Counter, closed_loop
+from bench.noise import NoiseMeter
+from bench.peer import start_peer
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parent.parent
+PEER_USERS = 3000  # as `make bench --quick`: scim2-server holds its users in memory
+# Which process trees make up each target's cost (the client is the same for all and left out).
+PARTS: dict[str, tuple[str, ...]] = {
+    "suite": ("scim-edge", "directory", "portal-actions", "security-events", "postgres", "nats"),
+    "floor": ("floor-edge", "floor-directory", "floor-consumer", "postgres", "nats"),
+    "scim2-server": ("scim2-server",),
+}
+
+
+@dataclass
+class Run:
+    target: str
+    ok: int
+    errors: int
+    elapsed_s: float
+    settle_s: float
+    cpu_ms: dict[str, float]
+    foreign_pct: float
+    first_error: str = ""
+
+    def per_request(self, part: str) -> float:
+        return self.cpu_ms.get(part, 0.0) / self.ok if self.ok else float("nan")
+
+    def total(self) -> float:
+        return sum(self.per_request(p) for p in PARTS[self.target])
+
+
+@dataclass
+class FloorProcesses:
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    http_port: int = 0
+    token: str = ""
+
+    def stop(self) -> None:
+        for p in self.processes.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.processes.values():
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+@contextmanager
+def floor_processes(dsn: str, nats_url: str, log: Path) -> Iterator[FloorProcesses]:
+    fp = FloorProcesses(http_port=free_port(), token=secrets.token_urlsafe(24))
+    grpc_port = free_port()
+    env = {
+        **os.environ,
+        "FLOOR_DSN": dsn,
+        "FLOOR_NATS": nats_url,
+        "FLOOR_TOKEN": fp.token,
+        "FLOOR_DIRECTORY": f"127.0.0.1:{grpc_port}",
+        "FLOOR_HTTP_PORT": str(fp.http_port),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")])),
+    }
+    try:
+        with open(log, "ab") as out:
+            for part in ("directory", "consumer", "edge"):
+                fp.processes[f"floor-{part}"] = subprocess.Popen(
+                    [sys.executable, "-m", "bench.floor_parts", part],
+                    env=env,
+                    cwd=REPO,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        for port in (grpc_port, fp.http_port):
+            if not wait_for_port(port, 30.0):
+                raise RuntimeError(f"a floor process did not open port {port}; see {log}")
+        yield fp
+    finally:
+        fp.stop()
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, infra: Infra) -> None:
+        self.args = args
+        self.infra = infra
+        self.meter = NoiseMeter()
+        self.js: JetStreamContext | None = None
+        self.settlers: dict[str, Callable[[], Awaitable[bool]]] = {}
+        self.runs: list[Run] = []
+
+    async def main(self) -> dict[str, Any]:
+        servers = self.infra.servers
+        assert self.infra.pg_pid is not None and self.infra.nats_pid is not None
+        self.meter.add("postgres", self.infra.pg_pid)
+        self.meter.add("nats", self.infra.nats_pid)
+        nc = await nats.connect(servers.nats_url, name="bench-floor")
+        self.js = js = nc.jetstream()
+        await js.add_stream(name=floor_parts.STREAM, subjects=[floor_parts.SUBJECT])
+        floor_dsn = await servers.create_database("floor")
+        conn = await asyncpg.connect(floor_dsn)
+        await conn.execute(floor_parts.SCHEMA)
+        await conn.close()
+        log = Path(os.environ.get("FLOOR_LOG", self.infra.workdir / "floor.log"))
+        peer = await asyncio.to_thread(start_peer, Dataset.of(PEER_USERS), self.infra.workdir / "peer.log")
+        self.meter.add("scim2-server", peer.pid)
+        try:
+            async with suite_stack(self.infra) as stack:
+                with floor_processes(floor_dsn, servers.nats_url, log) as fp:
+                    for name, proc in fp.processes.items():
+                        self.meter.add(name, proc.pid)
+                    self.meter.add("scim-edge", stack.edges[0].pid)
+                    self.meter.add("directory", stack.directories[0].pid)
+                    self.meter.add("portal-actions", stack.portals[0].pid)
+                    if stack.security_events is not None:
+                        self.meter.add("security-events", stack.security_events.pid)
+                    admin = AdminClient(stack)
+                    try:
+                        tenant = await admin.enable(
+                            "floor-bench", "store", on_create="employee", on_deactivate="remove"
+                        )
+                    finally:
+                        await admin.close()
+                    async with (
+                        asyncpg.create_pool(stack.database_url, min_size=1, max_size=2) as suite_pool,
+                        asyncpg.create_pool(floor_dsn, min_size=1, max_size=2) as floor_pool,
+                        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http,
+                    ):
+                        targets = {
+                            "suite": HttpTarget(
+                                "suite",
+                                f"{stack.edge_url}/scim/v2/{tenant.base_url.split('/scim/v2/', 1)[1]}",
+                                {"Authorization": f"Bearer {tenant.token}"},
+                                http,
+                            ),
+                            "floor": HttpTarget(
+                                "floor",
+                                f"http://127.0.0.1:{fp.http_port}/scim/v2",
+                                {"Authorization": f"Bearer {fp.token}"},
+                                http,
+                            ),
+                            "scim2-server": HttpTarget("scim2-server", f"{peer.url}/v2", {}, http),
+                        }
+                        self.settlers = {
+                            "suite": lambda: self._drained(suite_pool, "directory.outbox", stack.stream),
+                            "floor": lambda: self._drained(floor_pool, "floor_outbox", floor_parts.STREAM),
+                        }
+                        await self._measure(targets)
+                        accounts = await floor_pool.fetchval("SELECT count(*) FROM floor_accounts")
+                        users = await floor_pool.fetchval("SELECT count(*) FROM floor_users")
+                        if accounts != users:
+                            raise RuntimeError(f"floor lost events: {users} users, {accounts} accounts")
+        finally:
+            peer.stop()
+            await nc.close()
+        return self._results()
+
+    async def _drained(self, pool: asyncpg.Pool, outbox: str, stream: str) -> bool:
+        assert self.js is not None
+        if await pool.fetchval(f"SELECT count(*) FROM {outbox}"):
+            return False
+        for info in await self.js.consumers_info(stream):
+            if (info.num_pending or 0) + (info.num_ack_pending or 0):
+                return False
+        return True
+
+    async def _settle(self, target: str) -> float:
+        drained = self.settlers.get(target)
+        started = time.monotonic()
+        while drained is not None and not await drained():
+            if time.monotonic() - started > 120:
+                raise RuntimeError(f"{target}: events not applied after 120 s")
+            await asyncio.sleep(0.05)
+        return time.monotonic() - started
+
+    async def _measure(self, targets: dict[str, HttpTarget]) -> None:
+        a = self.args
+        actions = {name: _post_action(t) for name, t in targets.items()}
+        counters = {name: Counter() for name in actions}
+        for name, action in actions.items():  # warm-up: connections, prepared statements, caches
+            await closed_loop(action, counters[name], concurrency=a.concurrency, duration_s=a.warmup_seconds)
+            await self._settle(name)
+        order = list(actions)
+        for r in range(a.runs):
+            for name in order[r % len(order) :] + order[: r % len(order)]:
+                before = self.meter.snapshot()
+                started = time.perf_counter()
+                res = await closed_loop(
+                    actions[name], counters[name], concurrency=a.concurrency, duration_s=a.run_seconds
+                )
+                settle_s = await self._settle(name)
+                after = self.meter.snapshot()
+                run = Run(
+                    name,
+                    res.ok,
+                    res.errors,
+                    res.elapsed_s,
+                    settle_s,
+                    self.meter.cpu_ms(before, after),
+                    self.meter.foreign_pct(before, after, time.perf_counter() - started),
+                    res.first_error,
+                )
+                self.runs.append(run)
+                print(
+                    f"run {r + 1} {name:12s} {res.throughput:7.1f} req/s  CPU {run.total():5.2f} ms/req  "
+                    f"settle {settle_s:4.2f} s  foreign {run.foreign_pct:4.1f} %  errors {res.errors}",
+                    flush=True,
+                )
+
+    def _results(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"machine": machine(), "args": vars(self.args), "targets": {}}
+        for target, parts in PARTS.items():
+            runs = [r for r in self.runs if r.target == target and r.ok]
+            out["targets"][target] = {
+                "cpu_ms_per_request": {p: statistics.median(r.per_request(p) for r in runs) for p in parts},
+                "total_ms": statistics.median(r.total() for r in runs),
+                "totals_ms": [r.total() for r in runs],
+                "rps": statistics.median(r.ok / r.elapsed_s for r in runs),
+                "errors": sum(r.errors for r in self.runs if r.target == target),
+                "first_error": next(
+                    (r.first_error for r in self.runs if r.target == target and r.errors), ""
+                ),
+                "foreign_pct": [r.foreign_pct for r in runs],
+                "settle_s": [r.settle_s for r in runs],
+            }
+        return out
+
+
+def _post_action(t: HttpTarget) -> Action:
+    prefix = uuid.uuid4().hex[:8]
+
+    async def act(k: int) -> None:
+        name = f"floor-{prefix}-{k}@bench.example"
+        await t.call("POST", "/Users", OKTA, body=OKTA.create_body(name, k), expect=(201,))
+
+    return act
+
+
+def report(res: dict[str, Any]) -> str:
+    m, a, t = res["machine"], res["args"], res["targets"]
+    peer = t["scim2-server"]["total_ms"]
+    lines = [
+        f"# The architecture's floor: Okta `POST /Users`, {m['date']}",
+        "",
+        f"Commit `{m['git']}`, {m['nproc']} cores ({m['cpu']}), Python {m['python']}, load average at start "
+        f"{m['loadavg_at_start']}. {a['runs']} runs of {a['run_seconds']} s per target at c = "
+        f"{a['concurrency']}, order rotated; CPU from the start of a run until its events were applied, "
+        "per request answered (median of the runs).",
+        "",
+        "| target | CPU ms/request | x scim2-server | req/s | runs (ms) | errors | foreign CPU % |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in t.items():
+        lines.append(
+            f"| {name} | {r['total_ms']:.2f} | {r['total_ms'] / peer:.2f}x | {r['rps']:.0f} | "
+            + ", ".join(f"{x:.2f}" for x in r["totals_ms"])
+            + f" | {r['errors']} | "
+            + ", ".join(f"{x:.0f}" for x in r["foreign_pct"])
+            + " |"
+        )
+    lines += ["", "Per process (ms of CPU per request):", ""]
+    for name in ("suite", "floor"):
+        parts = t[name]["cpu_ms_per_request"]
+        lines.append(f"* {name}: " + ", ".join(f"{p} {v:.2f}" for p, v in parts.items()))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--run-seconds", type=float, default=5.0)
+    p.add_argument("--warmup-seconds", type=float, default=2.0)
+    p.add_argument("--concurrency", type=int, default=16)
+    args = p.parse_args(argv)
+    install_fast_loop()  # the client runs on uvloop, as `make bench`'s does
+    with infrastructure(durable=True) as infra:
+        res = asyncio.run(Bench(args, infra).main())
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"floor-{stamp}.json").write_text(json.dumps(res, indent=2))
+    text = report(res)
+    (RESULTS / f"floor-{stamp}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
