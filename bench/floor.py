@@ -3,13 +3,15 @@
     .venv/bin/python -m bench.floor                  # 5 runs of 5 s per target, c = 16
     .venv/bin/python -m bench.floor --runs 3 --run-seconds 3
 
-One run starts a durable PostgreSQL and nats-server, then three targets on them, and sends the same Okta
-`POST /Users` requests to each in closed loop, the order rotated every run:
+One run starts a durable PostgreSQL and nats-server, then three targets on them, loads the same users into
+each, and sends the same Okta requests to each in closed loop (`POST /Users`, then the `userName eq`
+lookup), the order rotated every run:
 
 * **suite**: our stack as `make bench` runs it (edge, directory, portal-actions, security-events);
 * **floor**: `bench/floor_parts.py`, the architecture's fixed hops (HTTP edge → gRPC → one PostgreSQL
-  statement for row and outbox event → relay → JetStream → a consumer's one statement per batch) with
-  none of the suite's business logic: the least any implementation of the architecture pays;
+  statement for row and outbox event → relay → JetStream → a consumer's one statement per batch; a
+  lookup is edge → gRPC → one indexed SELECT) with none of the suite's business logic: the least any
+  implementation of the architecture in Python pays;
 * **scim2-server**: under uvicorn with uvloop and httptools, as in `make bench`.
 
 CPU is read from `/proc` for every process tree (PostgreSQL and NATS included) from the start of a run
@@ -23,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import secrets
 import signal
 import statistics
@@ -40,22 +43,24 @@ from typing import Any
 import aiohttp
 import asyncpg
 import nats
+import orjson
 from devstack.admin import AdminClient
 from nats.js import JetStreamContext
 from suite_common.embedded.processes import free_port, wait_for_port
 from suite_common.lifecycle import install_fast_loop
 
 from bench import floor_parts
-from bench.clients import OKTA, HttpTarget
-from bench.dataset import Dataset
+from bench.clients import OKTA, HttpTarget, json_of
+from bench.dataset import Dataset, load_ours, user_body, user_id, user_name
 from bench.env import Infra, infrastructure, machine, suite_stack
-from bench.load import Action, Counter, closed_loop
+from bench.load import Action, Counter, WrongAnswer, closed_loop
 from bench.noise import NoiseMeter
 from bench.peer import start_peer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPO = Path(__file__).resolve().parent.parent
-PEER_USERS = 3000  # as `make bench --quick`: scim2-server holds its users in memory
+# The operations, each the request an IdP sends most: Okta's create, and its lookup before a create.
+OPERATIONS = ("post", "eq")
 # Which process trees make up each target's cost (the client is the same for all and left out).
 PARTS: dict[str, tuple[str, ...]] = {
     "suite": ("scim-edge", "directory", "portal-actions", "security-events", "postgres", "nats"),
@@ -66,6 +71,7 @@ PARTS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class Run:
+    op: str
     target: str
     ok: int
     errors: int
@@ -154,7 +160,12 @@ class Bench:
         await conn.execute(floor_parts.SCHEMA)
         await conn.close()
         log = Path(os.environ.get("FLOOR_LOG", self.infra.workdir / "floor.log"))
-        peer = await asyncio.to_thread(start_peer, Dataset.of(PEER_USERS), self.infra.workdir / "peer.log")
+        ds = Dataset(self.args.users, ())  # users only: no operation here touches a group
+        peer_task = asyncio.get_running_loop().run_in_executor(
+            None, start_peer, ds, self.infra.workdir / "peer.log"
+        )
+        await _load_floor(floor_dsn, ds)
+        peer = await peer_task
         self.meter.add("scim2-server", peer.pid)
         try:
             async with suite_stack(self.infra) as stack:
@@ -173,6 +184,9 @@ class Bench:
                         )
                     finally:
                         await admin.close()
+                    await load_ours(
+                        stack.database_url, tenant.connection_id, tenant.workspace_id, tenant.portal, ds
+                    )
                     async with (
                         asyncpg.create_pool(stack.database_url, min_size=1, max_size=2) as suite_pool,
                         asyncpg.create_pool(floor_dsn, min_size=1, max_size=2) as floor_pool,
@@ -198,14 +212,23 @@ class Bench:
                             "floor": lambda: self._drained(floor_pool, "floor_outbox", floor_parts.STREAM),
                         }
                         await self._measure(targets)
-                        accounts = await floor_pool.fetchval("SELECT count(*) FROM floor_accounts")
-                        users = await floor_pool.fetchval("SELECT count(*) FROM floor_users")
-                        if accounts != users:
-                            raise RuntimeError(f"floor lost events: {users} users, {accounts} accounts")
+                        # Every user the floor created has its account: it loses nothing it was sent.
+                        missing = await floor_pool.fetchval(
+                            "SELECT count(*) FROM floor_users u WHERE u.user_name LIKE 'floor-%' AND NOT "
+                            "EXISTS (SELECT 1 FROM floor_accounts a WHERE a.user_id = u.id)"
+                        )
+                        if missing:
+                            raise RuntimeError(f"the floor lost {missing} events")
         finally:
             peer.stop()
             await nc.close()
         return self._results()
+
+    @staticmethod
+    def _actions(op: str, targets: dict[str, HttpTarget], users: int) -> dict[str, Action]:
+        if op == "post":
+            return {name: _post_action(t) for name, t in targets.items()}
+        return {name: _lookup_action(t, users) for name, t in targets.items()}
 
     async def _drained(self, pool: asyncpg.Pool, outbox: str, stream: str) -> bool:
         assert self.js is not None
@@ -226,8 +249,11 @@ class Bench:
         return time.monotonic() - started
 
     async def _measure(self, targets: dict[str, HttpTarget]) -> None:
+        for op in OPERATIONS:
+            await self._measure_op(op, self._actions(op, targets, self.args.users))
+
+    async def _measure_op(self, op: str, actions: dict[str, Action]) -> None:
         a = self.args
-        actions = {name: _post_action(t) for name, t in targets.items()}
         counters = {name: Counter() for name in actions}
         for name, action in actions.items():  # warm-up: connections, prepared statements, caches
             await closed_loop(action, counters[name], concurrency=a.concurrency, duration_s=a.warmup_seconds)
@@ -243,6 +269,7 @@ class Bench:
                 settle_s = await self._settle(name)
                 after = self.meter.snapshot()
                 run = Run(
+                    op,
                     name,
                     res.ok,
                     res.errors,
@@ -254,28 +281,55 @@ class Bench:
                 )
                 self.runs.append(run)
                 print(
-                    f"run {r + 1} {name:12s} {res.throughput:7.1f} req/s  CPU {run.total():5.2f} ms/req  "
+                    f"{op} run {r + 1} {name:12s} {res.throughput:7.1f} req/s  "
+                    f"CPU {run.total():5.2f} ms/req  "
                     f"settle {settle_s:4.2f} s  foreign {run.foreign_pct:4.1f} %  errors {res.errors}",
                     flush=True,
                 )
 
     def _results(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"machine": machine(), "args": vars(self.args), "targets": {}}
-        for target, parts in PARTS.items():
-            runs = [r for r in self.runs if r.target == target and r.ok]
-            out["targets"][target] = {
-                "cpu_ms_per_request": {p: statistics.median(r.per_request(p) for r in runs) for p in parts},
-                "total_ms": statistics.median(r.total() for r in runs),
-                "totals_ms": [r.total() for r in runs],
-                "rps": statistics.median(r.ok / r.elapsed_s for r in runs),
-                "errors": sum(r.errors for r in self.runs if r.target == target),
-                "first_error": next(
-                    (r.first_error for r in self.runs if r.target == target and r.errors), ""
-                ),
-                "foreign_pct": [r.foreign_pct for r in runs],
-                "settle_s": [r.settle_s for r in runs],
-            }
+        out: dict[str, Any] = {"machine": machine(), "args": vars(self.args), "operations": {}}
+        for op in OPERATIONS:
+            targets: dict[str, Any] = {}
+            for target, parts in PARTS.items():
+                runs = [r for r in self.runs if r.op == op and r.target == target and r.ok]
+                if not runs:
+                    continue
+                failed = [r for r in self.runs if r.op == op and r.target == target and r.errors]
+                targets[target] = {
+                    "cpu_ms_per_request": {
+                        p: statistics.median(r.per_request(p) for r in runs) for p in parts
+                    },
+                    "total_ms": statistics.median(r.total() for r in runs),
+                    "totals_ms": [r.total() for r in runs],
+                    "rps": statistics.median(r.ok / r.elapsed_s for r in runs),
+                    "errors": sum(r.errors for r in failed),
+                    "first_error": failed[0].first_error if failed else "",
+                    "foreign_pct": [r.foreign_pct for r in runs],
+                    "settle_s": [r.settle_s for r in runs],
+                }
+            out["operations"][op] = targets
         return out
+
+
+async def _load_floor(dsn: str, ds: Dataset) -> None:
+    """The dataset's users in the floor's table, as documents with the shape the floor's create stores."""
+    stamp = datetime.now(UTC)
+    records = []
+    for i in range(ds.users):
+        name = user_name(i)
+        doc = user_body(name, i)
+        doc["id"] = user_id(name)
+        doc["meta"] = {"resourceType": "User", "created": stamp.isoformat(), "version": 'W/"1"'}
+        records.append((uuid.UUID(doc["id"]), name, orjson.dumps(doc).decode(), stamp))
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table(
+            "floor_users", columns=["id", "user_name", "doc", "created_at"], records=records
+        )
+        await conn.execute("ANALYZE floor_users")
+    finally:
+        await conn.close()
 
 
 def _post_action(t: HttpTarget) -> Action:
@@ -288,32 +342,54 @@ def _post_action(t: HttpTarget) -> Action:
     return act
 
 
+def _lookup_action(t: HttpTarget, users: int) -> Action:
+    """Okta's `userName eq` lookup of a dataset user (same random sequence on every target)."""
+    rng = random.Random(f"floor-eq/{t.name}")
+
+    async def act(k: int) -> None:
+        name = user_name(rng.randrange(users))
+        _, raw = await t.call("GET", "/Users", OKTA, params=OKTA.lookup_params(name))
+        if json_of(raw).get("totalResults") != 1:
+            raise WrongAnswer(f"{t.name}: lookup of {name} -> {raw[:200]!r}")
+
+    return act
+
+
+TITLES = {"post": "Okta `POST /Users`", "eq": "Okta `GET /Users?filter=userName eq`"}
+
+
 def report(res: dict[str, Any]) -> str:
-    m, a, t = res["machine"], res["args"], res["targets"]
-    peer = t["scim2-server"]["total_ms"]
+    m, a = res["machine"], res["args"]
     lines = [
-        f"# The architecture's floor: Okta `POST /Users`, {m['date']}",
+        "# The architecture's floor, beside the suite and scim2-server",
         "",
-        f"Commit `{m['git']}`, {m['nproc']} cores ({m['cpu']}), Python {m['python']}, load average at start "
-        f"{m['loadavg_at_start']}. {a['runs']} runs of {a['run_seconds']} s per target at c = "
-        f"{a['concurrency']}, order rotated; CPU from the start of a run until its events were applied, "
-        "per request answered (median of the runs).",
-        "",
-        "| target | CPU ms/request | x scim2-server | req/s | runs (ms) | errors | foreign CPU % |",
-        "|---|---|---|---|---|---|---|",
+        f"{m['date']}, commit `{m['git']}`, {m['nproc']} cores ({m['cpu']}), Python {m['python']}, load "
+        f"average at start {m['loadavg_at_start']}. {a['users']:,} users in each. {a['runs']} runs of "
+        f"{a['run_seconds']} s per target at c = {a['concurrency']}, order rotated; CPU of every process "
+        "tree from the start of a run until its events were applied, per request answered (median of the "
+        "runs).",
     ]
-    for name, r in t.items():
-        lines.append(
-            f"| {name} | {r['total_ms']:.2f} | {r['total_ms'] / peer:.2f}x | {r['rps']:.0f} | "
-            + ", ".join(f"{x:.2f}" for x in r["totals_ms"])
-            + f" | {r['errors']} | "
-            + ", ".join(f"{x:.0f}" for x in r["foreign_pct"])
-            + " |"
-        )
-    lines += ["", "Per process (ms of CPU per request):", ""]
-    for name in ("suite", "floor"):
-        parts = t[name]["cpu_ms_per_request"]
-        lines.append(f"* {name}: " + ", ".join(f"{p} {v:.2f}" for p, v in parts.items()))
+    for op, targets in res["operations"].items():
+        peer = targets["scim2-server"]["total_ms"]
+        lines += [
+            "",
+            f"## {TITLES[op]}",
+            "",
+            "| target | CPU ms/request | x scim2-server | req/s | runs (ms) | errors | foreign CPU % |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in targets.items():
+            lines.append(
+                f"| {name} | {r['total_ms']:.2f} | {r['total_ms'] / peer:.2f}x | {r['rps']:.0f} | "
+                + ", ".join(f"{x:.2f}" for x in r["totals_ms"])
+                + f" | {r['errors']} | "
+                + ", ".join(f"{x:.0f}" for x in r["foreign_pct"])
+                + " |"
+            )
+        lines += ["", "Per process (ms of CPU per request):", ""]
+        for name in ("suite", "floor"):
+            parts = targets[name]["cpu_ms_per_request"]
+            lines.append(f"* {name}: " + ", ".join(f"{p} {v:.2f}" for p, v in parts.items()))
     return "\n".join(lines) + "\n"
 
 
@@ -323,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--run-seconds", type=float, default=5.0)
     p.add_argument("--warmup-seconds", type=float, default=2.0)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--users", type=int, default=100_000, help="users loaded into each target first")
     args = p.parse_args(argv)
     install_fast_loop()  # the client runs on uvloop, as `make bench`'s does
     with infrastructure(durable=True) as infra:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import traceback
 import uuid
@@ -34,14 +35,19 @@ import orjson
 from aiohttp import web
 from suite_common.lifecycle import install_fast_loop
 
-METHOD = "/floor.Directory/Create"
+CREATE = "/floor.Directory/Create"
+LOOKUP = "/floor.Directory/Lookup"
+LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+# The one filter the floor serves: Okta's and Entra's lookup before every create.
+USER_NAME_EQ = re.compile(r'^userName eq "((?:[^"\\]|\\.)*)"$')
 SUBJECT = "floor.user.created"
 STREAM = "FLOOR"
 DURABLE = "floor-consumer"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS floor_users (
-    id uuid PRIMARY KEY, user_name text NOT NULL UNIQUE, doc jsonb NOT NULL,
-    created_at timestamptz NOT NULL);
+    id uuid PRIMARY KEY, user_name text NOT NULL, doc jsonb NOT NULL, created_at timestamptz NOT NULL);
+-- userName is case-insensitive in SCIM (caseExact false): unique, and looked up, by lower().
+CREATE UNIQUE INDEX IF NOT EXISTS floor_users_name ON floor_users (lower(user_name));
 CREATE TABLE IF NOT EXISTS floor_outbox (
     id bigserial PRIMARY KEY, event_id uuid NOT NULL, subject text NOT NULL, payload bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS floor_processed (event_id uuid PRIMARY KEY);
@@ -62,7 +68,8 @@ def _env(name: str) -> str:
 async def edge() -> None:
     token = "Bearer " + _env("FLOOR_TOKEN")
     channel = grpc.aio.insecure_channel(_env("FLOOR_DIRECTORY"))
-    create = channel.unary_unary(METHOD, None, None)  # no serializers: bytes in, bytes out
+    create = channel.unary_unary(CREATE, None, None)  # no serializers: bytes in, bytes out
+    lookup = channel.unary_unary(LOOKUP, None, None)
 
     async def post_user(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != token:
@@ -77,8 +84,18 @@ async def edge() -> None:
         answer: bytes = await create(raw, timeout=10)
         return web.Response(status=201, body=answer, content_type="application/scim+json")
 
+    async def find_users(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != token:
+            return web.Response(status=401)
+        match = USER_NAME_EQ.match(request.query.get("filter", ""))
+        if match is None:
+            return web.Response(status=400)
+        answer: bytes = await lookup(orjson.loads(f'"{match[1]}"').encode(), timeout=10)
+        return web.Response(status=200, body=answer, content_type="application/scim+json")
+
     app = web.Application()
     app.router.add_post("/scim/v2/Users", post_user)
+    app.router.add_get("/scim/v2/Users", find_users)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", int(_env("FLOOR_HTTP_PORT"))).start()
@@ -152,11 +169,20 @@ async def directory() -> None:
         relay.wake.set()
         return body
 
+    async def lookup(name: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        docs = await pool.fetch(
+            "SELECT doc::text FROM floor_users WHERE lower(user_name) = lower($1)", name.decode()
+        )
+        head = f'{{"schemas":["{LIST_URN}"],"totalResults":{len(docs)},"startIndex":1,'
+        head += f'"itemsPerPage":{len(docs)},"Resources":['
+        return (head + ",".join(r[0] for r in docs) + "]}").encode()
+
     server = grpc.aio.server()
-    handler = grpc.unary_unary_rpc_method_handler(create)
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler("floor.Directory", {"Create": handler}),)
-    )
+    methods = {
+        "Create": grpc.unary_unary_rpc_method_handler(create),
+        "Lookup": grpc.unary_unary_rpc_method_handler(lookup),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("floor.Directory", methods),))
     server.add_insecure_port(_env("FLOOR_DIRECTORY"))
     await server.start()
     await relay.run()
