@@ -55,6 +55,7 @@ from bench.dataset import Dataset, load_ours, user_body, user_id, user_name
 from bench.env import Infra, infrastructure, machine, suite_stack
 from bench.load import Action, Counter, WrongAnswer, closed_loop
 from bench.noise import NoiseMeter
+from bench.ops import Ctx, pg_filter_eq, pg_post_user
 from bench.peer import start_peer
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -66,6 +67,9 @@ PARTS: dict[str, tuple[str, ...]] = {
     "suite": ("scim-edge", "directory", "portal-actions", "security-events", "postgres", "nats"),
     "floor": ("floor-edge", "floor-directory", "floor-consumer", "postgres", "nats"),
     "scim2-server": ("scim2-server",),
+    # The same SQL as the suite's create (row, then outbox row, one transaction) or lookup, sent by this
+    # process through asyncpg: the cost of durability alone (PostgreSQL's share; the driver runs here).
+    "asyncpg": ("postgres",),
 }
 
 
@@ -189,6 +193,7 @@ class Bench:
                     )
                     async with (
                         asyncpg.create_pool(stack.database_url, min_size=1, max_size=2) as suite_pool,
+                        asyncpg.create_pool(stack.database_url, min_size=4, max_size=16) as sql_pool,
                         asyncpg.create_pool(floor_dsn, min_size=1, max_size=2) as floor_pool,
                         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http,
                     ):
@@ -211,7 +216,10 @@ class Bench:
                             "suite": lambda: self._drained(suite_pool, "directory.outbox", stack.stream),
                             "floor": lambda: self._drained(floor_pool, "floor_outbox", floor_parts.STREAM),
                         }
-                        await self._measure(targets)
+                        await sql_pool.execute(
+                            "CREATE TABLE public.bench_outbox (LIKE directory.outbox INCLUDING ALL)"
+                        )
+                        await self._measure(targets, sql_pool, Ctx(ds, tenant.connection_id))
                         # Every user the floor created has its account: it loses nothing it was sent.
                         missing = await floor_pool.fetchval(
                             "SELECT count(*) FROM floor_users u WHERE u.user_name LIKE 'floor-%' AND NOT "
@@ -225,10 +233,16 @@ class Bench:
         return self._results()
 
     @staticmethod
-    def _actions(op: str, targets: dict[str, HttpTarget], users: int) -> dict[str, Action]:
+    def _actions(
+        op: str, targets: dict[str, HttpTarget], sql_pool: asyncpg.Pool, ctx: Ctx
+    ) -> dict[str, Action]:
         if op == "post":
-            return {name: _post_action(t) for name, t in targets.items()}
-        return {name: _lookup_action(t, users) for name, t in targets.items()}
+            actions = {name: _post_action(t) for name, t in targets.items()}
+            actions["asyncpg"] = pg_post_user(with_outbox=True)(sql_pool, ctx)
+        else:
+            actions = {name: _lookup_action(t, ctx.ds.users) for name, t in targets.items()}
+            actions["asyncpg"] = pg_filter_eq(sql_pool, ctx)
+        return actions
 
     async def _drained(self, pool: asyncpg.Pool, outbox: str, stream: str) -> bool:
         assert self.js is not None
@@ -248,9 +262,9 @@ class Bench:
             await asyncio.sleep(0.05)
         return time.monotonic() - started
 
-    async def _measure(self, targets: dict[str, HttpTarget]) -> None:
+    async def _measure(self, targets: dict[str, HttpTarget], sql_pool: asyncpg.Pool, ctx: Ctx) -> None:
         for op in OPERATIONS:
-            await self._measure_op(op, self._actions(op, targets, self.args.users))
+            await self._measure_op(op, self._actions(op, targets, sql_pool, ctx))
 
     async def _measure_op(self, op: str, actions: dict[str, Action]) -> None:
         a = self.args
@@ -370,22 +384,29 @@ def report(res: dict[str, Any]) -> str:
         "runs).",
     ]
     for op, targets in res["operations"].items():
-        peer = targets["scim2-server"]["total_ms"]
+        peer, sql = targets["scim2-server"], targets["asyncpg"]
         lines += [
             "",
             f"## {TITLES[op]}",
             "",
-            "| target | CPU ms/request | x scim2-server | req/s | runs (ms) | errors | foreign CPU % |",
-            "|---|---|---|---|---|---|---|",
+            "| target | CPU ms/request | x scim2-server | req/s | req/s x scim2-server | req/s / asyncpg "
+            "| runs (ms) | errors | foreign CPU % |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for name, r in targets.items():
             lines.append(
-                f"| {name} | {r['total_ms']:.2f} | {r['total_ms'] / peer:.2f}x | {r['rps']:.0f} | "
+                f"| {name} | {r['total_ms']:.2f} | {r['total_ms'] / peer['total_ms']:.2f}x | "
+                f"{r['rps']:.0f} | "
+                f"{r['rps'] / peer['rps']:.2f}x | {r['rps'] / sql['rps'] * 100:.0f} % | "
                 + ", ".join(f"{x:.2f}" for x in r["totals_ms"])
                 + f" | {r['errors']} | "
                 + ", ".join(f"{x:.0f}" for x in r["foreign_pct"])
                 + " |"
             )
+        lines.append(
+            "\n(asyncpg: PostgreSQL's CPU only; the driver runs in the load generator, whose CPU no target "
+            "counts.)"
+        )
         lines += ["", "Per process (ms of CPU per request):", ""]
         for name in ("suite", "floor"):
             parts = targets[name]["cpu_ms_per_request"]

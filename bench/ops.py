@@ -80,7 +80,7 @@ def _post_user(profile: Profile) -> HttpBuilder:
     return build
 
 
-def _pg_post_user(with_outbox: bool) -> PgBuilder:
+def pg_post_user(with_outbox: bool) -> PgBuilder:
     def build(pool: asyncpg.Pool, ctx: Ctx) -> Action:
         prefix = uuid.uuid4().hex[:8]
         cid = uuid.UUID(ctx.connection_id)
@@ -175,7 +175,7 @@ async def _verify_eq(t: HttpTarget, ctx: Ctx) -> None:
         raise WrongAnswer(f"{t.name}: userName eq found {json_of(raw)['totalResults']}")
 
 
-def _pg_filter_eq(pool: asyncpg.Pool, ctx: Ctx) -> Action:
+def pg_filter_eq(pool: asyncpg.Pool, ctx: Ctx) -> Action:
     rng = _rng("eq", "asyncpg")
     cid = uuid.UUID(ctx.connection_id)
 
@@ -461,7 +461,7 @@ def operations(ds: Dataset) -> list[Op]:
             "POST /Users (Okta body)",
             16,
             _post_user(OKTA),
-            _pg_post_user(True),
+            pg_post_user(True),
             targets=all3,
             note="asyncpg: user row + outbox row in one transaction",
             tags={"write"},
@@ -473,7 +473,7 @@ def operations(ds: Dataset) -> list[Op]:
             "GET filter=userName eq (Okta lookup)",
             16,
             _filter_eq(OKTA),
-            _pg_filter_eq,
+            pg_filter_eq,
             _verify_eq,
             all3,
         ),
