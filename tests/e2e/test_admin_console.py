@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import aiohttp
+import asyncpg
 import nats
 import pytest_asyncio
 from markupsafe import escape
@@ -858,6 +859,21 @@ async def _add_push_receiver(console: ConsoleClient, ws: str, receiver: PushRece
     assert added.status == 200 and "Receiver added." in added.text, added.text[-2000:]
 
 
+async def _seen_by_security_events(stack: Stack, resource_id: str) -> None:
+    async def remembered() -> None:
+        conn = await asyncpg.connect(stack.database_url)
+        try:
+            seen = await conn.fetchval(
+                "SELECT count(*) FROM security_events.resources WHERE resource_id = $1",
+                uuid.UUID(resource_id),
+            )
+        finally:
+            await conn.close()
+        assert seen == 1, f"security-events has not consumed the events of {resource_id} yet"
+
+    await assert_eventually(remembered, timeout=30)
+
+
 async def test_a_persons_timeline_shows_the_sets_built_for_them(
     console: ConsoleClient, stack: Stack, http: aiohttp.ClientSession, unique: str
 ) -> None:
@@ -868,6 +884,9 @@ async def test_a_persons_timeline_shows_the_sets_built_for_them(
     # No stream on the other workspace's store yet: its person page renders, with a neutral line.
     [other_uid] = await _users(_scim(http, stack, other, other_base_url, other_token), [f"o.{unique}@x.test"])
     await _wait_account(console, other, other_uid)
+    # security-events consumes the create on its own, after portal-actions or before: it must have seen it
+    # before the stream exists, or it builds a SET for the create too and this person has two.
+    await _seen_by_security_events(stack, other_uid)
     plain = await console.get(f"/workspaces/{other}/store/people/{other_uid}")
     assert plain.status == 200 and "This portal has no security event stream" in plain.text
     assert "Security events sent</th>" not in plain.text

@@ -16,7 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nats
+import nats.js.errors
 import pytest
+from nats.js import JetStreamContext
+from nats.js.api import StreamInfo
 from suite_common.embedded import EmbeddedServers, throwaway_servers
 from suite_common.embedded.processes import free_port
 from suite_common.streams import ensure_stream
@@ -102,6 +106,19 @@ def cluster() -> Iterator[NatsCluster]:
         c.stop()
 
 
+async def _stream_info(js: JetStreamContext, name: str, within_s: float = 60.0) -> StreamInfo:
+    """A stream's info once the cluster answers for it: right after the faults, a stream whose leader was
+    killed may still be electing one, and the API request times out or is refused meanwhile."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        try:
+            return await js.stream_info(name)
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 async def nats_cluster_run(
     name: str, postgres: EmbeddedServers, cluster: NatsCluster, *, replicas: int, writes: int, heavy: bool
 ) -> None:
@@ -123,8 +140,8 @@ async def nats_cluster_run(
         nc = await cluster.connect()
         try:
             js = nc.jetstream()
-            events = await js.stream_info(stack.stream)
-            dead = await js.stream_info(f"{stack.stream}_DEADLETTERS")
+            events = await _stream_info(js, stack.stream)
+            dead = await _stream_info(js, f"{stack.stream}_DEADLETTERS")
         finally:
             await nc.close()
         leader_after = events.cluster.leader if events.cluster else None
