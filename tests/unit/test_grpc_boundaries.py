@@ -8,9 +8,11 @@ from typing import Any
 
 import grpc
 import pytest
+from portal_actions.entrypoints.grpc_console import ConsolePortalServicer
 from scim_core import errors
 from scim_edge.adapters.directory_client import DirectoryClient
-from suite_common.grpc_status import Failure, StatusMapping, status
+from scimsuite.console.v1 import console_pb2
+from suite_common.grpc_status import UNAVAILABLE_DEPENDENCY_KEY, Failure, StatusMapping, status
 
 
 def _failing(code: grpc.StatusCode) -> Any:
@@ -95,3 +97,29 @@ async def test_a_successful_call_returns_its_result() -> None:
         return "ok"
 
     assert await MAPPING.run(_Context(), call) == "ok"  # type: ignore[arg-type]
+
+
+class _DownPool:
+    """A pool whose database cannot be reached: what `acquire` raises while PostgreSQL restarts."""
+
+    def acquire(self) -> Any:
+        raise ConnectionRefusedError("connection refused")
+
+
+async def test_the_consoles_portal_api_maps_errors_like_the_other_admin_apis() -> None:
+    # ConsolePortal had a mapping of its own that knew only NOT_FOUND: a database outage came out UNKNOWN,
+    # where every other API of the suite answers UNAVAILABLE naming the dependency.
+    servicer = ConsolePortalServicer(_DownPool(), None)  # type: ignore[arg-type]
+    ws = "0b4c1f0e-4f5e-4c36-9a59-5b0f0e7f8a01"
+    database = ((UNAVAILABLE_DEPENDENCY_KEY, "database"),)
+    for workspace_id, portal, code, trailing in [
+        (ws, "store", grpc.StatusCode.UNAVAILABLE, database),
+        ("nope", "store", grpc.StatusCode.NOT_FOUND, None),
+        (ws, "nope", grpc.StatusCode.NOT_FOUND, None),
+    ]:
+        request = console_pb2.GetAccountRequest(workspace_id=workspace_id, portal=portal, user_id=ws)
+        context = _Context()
+        with pytest.raises(grpc.aio.AbortError):
+            await servicer.GetAccount(request, context)  # type: ignore[arg-type]
+        assert context.aborted is not None and context.aborted[0] == code, (request, context.aborted)
+        assert context.trailing == trailing

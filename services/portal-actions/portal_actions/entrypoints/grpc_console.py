@@ -17,13 +17,11 @@ from scimsuite.portal.v1 import portal_pb2
 from portal_actions.adapters.nats.console_bus import ConsoleBus
 from portal_actions.adapters.postgres import console, devices
 from portal_actions.entrypoints.grpc_admin import _account_pb
+from portal_actions.entrypoints.grpc_status import ADMIN_API
+from portal_actions.errors import NotFound
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
-
-
-class NotFound(LookupError):
-    pass
 
 
 def _ids(workspace_id: str, portal: str) -> str:
@@ -44,11 +42,8 @@ class ConsolePortalServicer(console_pb2_grpc.ConsolePortalServicer):
         self.bus = bus
 
     async def _run(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await call()
-        except NotFound as exc:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-        raise AssertionError("unreachable")
+        # The service's one mapping: NOT_FOUND as here, and a database outage UNAVAILABLE (not UNKNOWN).
+        return await ADMIN_API.run(context, call)
 
     async def GetAccount(
         self, request: console_pb2.GetAccountRequest, context: Context

@@ -1,4 +1,4 @@
-"""portal-actions' errors -> gRPC status, for its one API (PortalAdmin)."""
+"""portal-actions' errors -> gRPC status, for its admin APIs (PortalAdmin and the console's ConsolePortal)."""
 
 from __future__ import annotations
 
