@@ -20,6 +20,8 @@ from pathlib import Path
 from devstack.stack import Stack, running_stack
 from suite_common.embedded import EmbeddedServers, throwaway_servers
 
+from bench.noise import NoiseMeter
+
 # The edge's per-tenant rate limiter exists to protect the service from one noisy IdP; a benchmark that
 # measures capacity must not be throttled by it. Tracing is off (as in a default deployment), and logs are
 # kept at WARNING so that both servers do the same logging work (uvicorn runs with --no-access-log).
@@ -65,6 +67,19 @@ async def suite_stack(infra: Infra) -> AsyncIterator[Stack]:
     """Our stack on a new migrated database of `infra` (its DSN is `stack.database_url`)."""
     async with running_stack(infra.servers, "scimbench", env=STACK_ENV) as stack:
         yield stack
+
+
+def meter_suite(meter: NoiseMeter, infra: Infra, stack: Stack) -> None:
+    """Count every process a change passes through as the suite's: PostgreSQL and NATS, the first replica
+    of each service, and security-events, which reads every event too."""
+    assert infra.pg_pid is not None and infra.nats_pid is not None
+    meter.add("postgres", infra.pg_pid)
+    meter.add("nats", infra.nats_pid)
+    meter.add("scim-edge", stack.edges[0].pid)
+    meter.add("directory", stack.directories[0].pid)
+    meter.add("portal-actions", stack.portals[0].pid)
+    if stack.security_events is not None:
+        meter.add("security-events", stack.security_events.pid)
 
 
 def vm_hwm_kib(pid: int) -> int | None:

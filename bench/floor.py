@@ -46,17 +46,18 @@ import nats
 import orjson
 from devstack.admin import AdminClient
 from nats.js import JetStreamContext
-from suite_common.embedded.processes import free_port, wait_for_port
+from suite_common.embedded.processes import end_child, free_port, wait_for_port
 from suite_common.lifecycle import install_fast_loop
 
 from bench import floor_parts
 from bench.clients import OKTA, HttpTarget, json_of
 from bench.dataset import Dataset, load_ours, user_body, user_id, user_name
-from bench.env import Infra, infrastructure, machine, suite_stack
+from bench.env import Infra, infrastructure, machine, meter_suite, suite_stack
 from bench.load import Action, Counter, WrongAnswer, closed_loop
 from bench.noise import NoiseMeter
-from bench.ops import Ctx, pg_filter_eq, pg_post_user
+from bench.ops import Ctx, pg_filter_eq, pg_post_user, post_user
 from bench.peer import start_peer
+from bench.report import OURS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ REPO = Path(__file__).resolve().parent.parent
 OPERATIONS = ("post", "eq")
 # Which process trees make up each target's cost (the client is the same for all and left out).
 PARTS: dict[str, tuple[str, ...]] = {
-    "suite": ("scim-edge", "directory", "portal-actions", "security-events", "postgres", "nats"),
+    "suite": OURS,
     "floor": ("floor-edge", "floor-directory", "floor-consumer", "postgres", "nats"),
     "scim2-server": ("scim2-server",),
     # The same SQL as the suite's create (row, then outbox row, one transaction) or lookup, sent by this
@@ -100,14 +101,7 @@ class FloorProcesses:
 
     def stop(self) -> None:
         for p in self.processes.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.processes.values():
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            end_child(p, signal.SIGTERM, 10.0)
 
 
 @contextmanager
@@ -153,9 +147,6 @@ class Bench:
 
     async def main(self) -> dict[str, Any]:
         servers = self.infra.servers
-        assert self.infra.pg_pid is not None and self.infra.nats_pid is not None
-        self.meter.add("postgres", self.infra.pg_pid)
-        self.meter.add("nats", self.infra.nats_pid)
         nc = await nats.connect(servers.nats_url, name="bench-floor")
         self.js = js = nc.jetstream()
         await js.add_stream(name=floor_parts.STREAM, subjects=[floor_parts.SUBJECT])
@@ -176,11 +167,7 @@ class Bench:
                 with floor_processes(floor_dsn, servers.nats_url, log) as fp:
                     for name, proc in fp.processes.items():
                         self.meter.add(name, proc.pid)
-                    self.meter.add("scim-edge", stack.edges[0].pid)
-                    self.meter.add("directory", stack.directories[0].pid)
-                    self.meter.add("portal-actions", stack.portals[0].pid)
-                    if stack.security_events is not None:
-                        self.meter.add("security-events", stack.security_events.pid)
+                    meter_suite(self.meter, self.infra, stack)
                     admin = AdminClient(stack)
                     try:
                         tenant = await admin.enable(
@@ -200,7 +187,7 @@ class Bench:
                         targets = {
                             "suite": HttpTarget(
                                 "suite",
-                                f"{stack.edge_url}/scim/v2/{tenant.base_url.split('/scim/v2/', 1)[1]}",
+                                tenant.on(stack.edge_url),
                                 {"Authorization": f"Bearer {tenant.token}"},
                                 http,
                             ),
@@ -222,7 +209,7 @@ class Bench:
                         await self._measure(targets, sql_pool, Ctx(ds, tenant.connection_id))
                         # Every user the floor created has its account: it loses nothing it was sent.
                         missing = await floor_pool.fetchval(
-                            "SELECT count(*) FROM floor_users u WHERE u.user_name LIKE 'floor-%' AND NOT "
+                            "SELECT count(*) FROM floor_users u WHERE u.user_name LIKE 'post-%' AND NOT "
                             "EXISTS (SELECT 1 FROM floor_accounts a WHERE a.user_id = u.id)"
                         )
                         if missing:
@@ -237,7 +224,7 @@ class Bench:
         op: str, targets: dict[str, HttpTarget], sql_pool: asyncpg.Pool, ctx: Ctx
     ) -> dict[str, Action]:
         if op == "post":
-            actions = {name: _post_action(t) for name, t in targets.items()}
+            actions = {name: post_user(OKTA)(t, ctx) for name, t in targets.items()}
             actions["asyncpg"] = pg_post_user(with_outbox=True)(sql_pool, ctx)
         else:
             actions = {name: _lookup_action(t, ctx.ds.users) for name, t in targets.items()}
@@ -344,16 +331,6 @@ async def _load_floor(dsn: str, ds: Dataset) -> None:
         await conn.execute("ANALYZE floor_users")
     finally:
         await conn.close()
-
-
-def _post_action(t: HttpTarget) -> Action:
-    prefix = uuid.uuid4().hex[:8]
-
-    async def act(k: int) -> None:
-        name = f"floor-{prefix}-{k}@bench.example"
-        await t.call("POST", "/Users", OKTA, body=OKTA.create_body(name, k), expect=(201,))
-
-    return act
 
 
 def _lookup_action(t: HttpTarget, users: int) -> Action:

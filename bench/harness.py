@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 
 from bench.clients import HttpTarget
 from bench.dataset import Dataset, load_ours
-from bench.env import Infra, suite_stack, vm_hwm_kib
+from bench.env import Infra, meter_suite, suite_stack, vm_hwm_kib
 from bench.lag import LagTest
 from bench.load import Action, Counter, Summary, closed_loop
 from bench.noise import NoiseMeter
@@ -74,14 +74,7 @@ class Harness:
         )
         self.stack = stack = await self.exit.enter_async_context(suite_stack(self.infra))
         self.dsn = stack.database_url
-        assert self.infra.pg_pid is not None and self.infra.nats_pid is not None
-        self.meter.add("postgres", self.infra.pg_pid)
-        self.meter.add("nats", self.infra.nats_pid)
-        self.meter.add("scim-edge", stack.edges[0].pid)
-        self.meter.add("directory", stack.directories[0].pid)
-        self.meter.add("portal-actions", stack.portals[0].pid)
-        if stack.security_events is not None:  # a consumer of every event, so part of a change's cost
-            self.meter.add("security-events", stack.security_events.pid)
+        meter_suite(self.meter, self.infra, stack)
         admin = AdminClient(stack)
         try:
             tenant = await admin.enable("bench", "store", on_create="employee", on_deactivate="remove")
@@ -114,10 +107,7 @@ class Harness:
                 connector=connector, timeout=aiohttp.ClientTimeout(total=300)
             ) as http:
                 ours = HttpTarget(
-                    "ours",
-                    f"{stack.edge_url}/scim/v2/{tenant.base_url.split('/scim/v2/', 1)[1]}",
-                    {"Authorization": f"Bearer {tenant.token}"},
-                    http,
+                    "ours", tenant.on(stack.edge_url), {"Authorization": f"Bearer {tenant.token}"}, http
                 )
                 targets: dict[str, HttpTarget] = {"ours": ours}
                 if self.peer is not None:
@@ -126,7 +116,7 @@ class Harness:
                 await self.run_operations(targets, pool, ctx)
                 lag = HttpTarget(
                     "ours",
-                    f"{stack.edge_url}/scim/v2/{lag_tenant.base_url.split('/scim/v2/', 1)[1]}",
+                    lag_tenant.on(stack.edge_url),
                     {"Authorization": f"Bearer {lag_tenant.token}"},
                     http,
                 )

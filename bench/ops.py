@@ -67,7 +67,7 @@ def _rng(key: str, target: str) -> random.Random:
 # -- users -------------------------------------------------------------------------------------------
 
 
-def _post_user(profile: Profile) -> HttpBuilder:
+def post_user(profile: Profile) -> HttpBuilder:
     def build(t: HttpTarget, ctx: Ctx) -> Action:
         prefix = uuid.uuid4().hex[:8]
 
@@ -460,13 +460,13 @@ def operations(ds: Dataset) -> list[Op]:
             "post_okta",
             "POST /Users (Okta body)",
             16,
-            _post_user(OKTA),
+            post_user(OKTA),
             pg_post_user(True),
             targets=all3,
             note="asyncpg: user row + outbox row in one transaction",
             tags={"write"},
         ),
-        Op("post_entra", "POST /Users (Entra body)", 16, _post_user(ENTRA)),
+        Op("post_entra", "POST /Users (Entra body)", 16, post_user(ENTRA)),
         Op("get_user", "GET /Users/{id}", 16, _get_user, _pg_get_user, _verify_get, all3),
         Op(
             "eq_okta",

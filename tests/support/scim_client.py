@@ -28,8 +28,7 @@ class ScimClient:
     def __init__(self, session: aiohttp.ClientSession, edge_url: str, tenant: Tenant) -> None:
         self.session = session
         # Base URLs are issued with the public host; tests reach the same path on the edge's loopback port.
-        path = tenant.base_url.split("/scim/v2/", 1)[1]
-        self.base = f"{edge_url}/scim/v2/{path}"
+        self.base = tenant.on(edge_url)
         self.auth = f"Bearer {tenant.token}"
 
     async def request(

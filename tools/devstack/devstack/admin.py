@@ -23,6 +23,11 @@ class Tenant:
     token: str
     connection_id: str
 
+    def on(self, edge_url: str) -> str:
+        """This tenant's Base URL on one edge: `base_url` names the public host, which a test or the
+        benchmark on loopback does not serve."""
+        return f"{edge_url}/scim/v2/{self.base_url.split('/scim/v2/', 1)[1]}"
+
 
 class AdminClient:
     """gRPC admin clients of the first directory and portal-actions replica of `stack`."""
